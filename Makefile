@@ -1,0 +1,45 @@
+# The model lifecycle on Kubeflow Pipelines. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON_BOOTSTRAP ?= python3
+VENV ?= .venv
+PYTHON := $(VENV)/bin/python
+LIFECYCLE := $(VENV)/bin/lifecycle
+TOOLS ?= .tools
+TOOLS_BIN := $(TOOLS)/bin
+SCENARIO ?= course
+STORE ?=
+
+export PATH := $(abspath $(TOOLS_BIN)):$(PATH)
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON_BOOTSTRAP) -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --upgrade pip
+	$(PYTHON) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+.PHONY: install
+install: $(VENV)/.installed ## Create .venv and install the project with its dev tools
+
+.PHONY: run
+run: install ## Run the scenario (SCENARIO=course|diabetes, STORE=dir or minio://HOST:PORT/BUCKET) on the KFP local runner
+	$(LIFECYCLE) scenario $(SCENARIO) $(if $(STORE),--store $(STORE))
+
+.PHONY: compile
+compile: install ## Write every component.yaml and the pipelines' YAML
+	$(PYTHON) -m pipelines.compile
+
+.PHONY: test
+test: install ## Run the whole test suite
+	$(PYTHON) -m pytest
+
+.PHONY: lint
+lint: install ## Lint with ruff
+	$(VENV)/bin/ruff check lifecycle components pipelines tests
+
+-include mk/*.mk
