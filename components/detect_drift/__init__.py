@@ -1,0 +1,1 @@
+"""The detect_drift stage."""

@@ -1,0 +1,37 @@
+"""KFP adapter of the detect-drift stage."""
+
+from kfp import dsl
+from kfp.dsl import HTML, Dataset, Input, Metrics, Output
+
+from lifecycle.images import image_tag
+
+
+@dsl.component(base_image=image_tag("detect_drift"), install_kfp_package=False)
+def detect_drift(
+    model_version: str,
+    data: Input[Dataset],
+    batch_id: str,
+    evaluation_time: str,
+    store_uri: str,
+    config_json: str,
+    metrics: Output[Metrics],
+    report: Output[HTML],
+) -> bool:
+    """Run the course's history tests and the data tests; returns the retraining signal."""
+    from pathlib import Path
+
+    from components.artifacts import dataset_key_of
+    from components.detect_drift.logic import detect_drift as decide
+    from components.detect_drift.report import render_decision_html
+    from lifecycle.config import config_from_json
+    from lifecycle.store import open_store
+
+    store = open_store(store_uri)
+    config = config_from_json(config_json)
+    decision = decide(store, config, model_version, dataset_key_of(data), batch_id, evaluation_time)
+    for name, fired in decision.flags.items():
+        metrics.log_metric(name, float(fired))
+    metrics.log_metric("drift", float(decision.drift))
+    Path(report.path).write_text(render_decision_html(store, config, decision), encoding="utf-8")
+    print("flags: " + ", ".join(f"{k}={v}" for k, v in decision.flags.items()) + f"; drift={decision.drift}")
+    return decision.drift

@@ -1,0 +1,238 @@
+"""Detect-drift stage: decide from the evaluation history and the data whether to retrain."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pandas as pd
+
+from components.detect_drift.tests import (
+    DataTestResult,
+    chi2_test,
+    fixed_threshold_test,
+    hard_test,
+    iqr_test,
+    ks_test,
+    parametric_test,
+    worst_ever_test,
+)
+from lifecycle.config import METRIC_HIGHER_IS_WORSE, DriftConfig, LifecycleConfig, SchemaConfig
+from lifecycle.datasets import read_dataset
+from lifecycle.errors import InvalidInputError
+from lifecycle.history import decision_log, drift_log, evaluation_log, now_stamp
+from lifecycle.registry import ModelRegistry
+from lifecycle.store import Store
+
+# Flag names as in the course's drift log: hard_test_RMSE, param_test_r2, …
+HISTORY_FLAG_PREFIX = {"hard": "hard", "param": "param", "iqr": "iqr", "fixed": "fixed", "worst": "worst"}
+
+
+def history_flags(
+    previous: dict[str, list[float]], last: dict[str, float], config: DriftConfig
+) -> dict[str, bool]:
+    """Every enabled history test for every watched metric, named ``<test>_test_<metric>``."""
+    flags: dict[str, bool] = {}
+    for test in config.history_tests:
+        for metric in config.metrics:
+            if metric not in last:
+                continue
+            higher = METRIC_HIGHER_IS_WORSE[metric]
+            before, value = previous.get(metric, []), last[metric]
+            if test == "hard":
+                fired = hard_test(before, value, higher)
+            elif test == "param":
+                fired = parametric_test(before, value, higher, config.param_sigmas)
+            elif test == "iqr":
+                fired = iqr_test(before, value, higher, config.iqr_factor)
+            elif test == "worst":
+                fired = worst_ever_test(before, value, higher)
+            else:
+                threshold = config.fixed_thresholds.get(metric)
+                fired = threshold is not None and fixed_threshold_test(value, threshold, higher)
+            flags[f"{HISTORY_FLAG_PREFIX[test]}_test_{metric}"] = fired
+    return flags
+
+
+def data_tests(
+    reference: pd.DataFrame, current: pd.DataFrame, schema: SchemaConfig, config: DriftConfig
+) -> dict[str, DataTestResult]:
+    """KS for numeric columns and chi-squared for categorical ones, reference versus current."""
+    results: dict[str, DataTestResult] = {}
+    for column in schema.columns:
+        if column.kind == "numeric" and "ks" in config.data_tests:
+            results[f"ks_test_{column.name}"] = ks_test(
+                reference[column.name].to_numpy(), current[column.name].to_numpy(), config.p_value
+            )
+        elif column.kind == "categorical" and "chi2" in config.data_tests:
+            results[f"chi2_test_{column.name}"] = chi2_test(
+                reference[column.name], current[column.name], config.p_value
+            )
+    return results
+
+
+def retraining_signal(flags: dict[str, bool], config: DriftConfig) -> bool:
+    """Whether the flags call for a retrain under the configured policy."""
+    if config.policy == "subset":
+        return any(flags.get(name, False) for name in config.subset)
+    if config.policy == "at_least":
+        return sum(flags.values()) >= config.at_least
+    return any(flags.values())
+
+
+@dataclass(frozen=True)
+class DriftDecision:
+    """The outcome of one drift check."""
+
+    model_version: str
+    batch: str
+    time_stamp: str
+    flags: dict[str, bool]
+    drift: bool
+    statistics: dict[str, dict[str, float]] = field(default_factory=dict)
+    previous_runs: int = 0
+
+
+def split_history(
+    records: list[dict], version: str, last_time: str, config: DriftConfig
+) -> tuple[dict[str, list[float]], dict[str, float], int]:
+    """Previous values per metric (in scope) and the last run's values.
+
+    Args:
+        records: evaluation records (``time_stamp``, ``version``, ``metric``, ``score``).
+        version: the model version under test.
+        last_time: the time stamp of the last run.
+        config: which metrics, and whether previous values are this version's or all.
+
+    Returns:
+        (previous values per metric, last values per metric, number of previous runs).
+    """
+    previous: dict[str, list[float]] = {metric: [] for metric in config.metrics}
+    last: dict[str, float] = {}
+    previous_runs = set()
+    for record in records:
+        metric = record["metric"]
+        if metric not in previous:
+            continue
+        if record["time_stamp"] == last_time and record["version"] == version:
+            last[metric] = float(record["score"])
+        elif record["time_stamp"] < last_time and (
+            config.history_scope == "all" or record["version"] == version
+        ):
+            previous[metric].append(float(record["score"]))
+            previous_runs.add(record["time_stamp"])
+    return previous, last, len(previous_runs)
+
+
+def detect_drift(
+    store: Store,
+    config: LifecycleConfig,
+    version: str,
+    batch_key: str,
+    batch: str,
+    evaluation_time: str,
+) -> DriftDecision:
+    """Run every enabled test for the run evaluated at ``evaluation_time`` and log the decision.
+
+    The decision goes to the decision log; when the retraining signal fires it also
+    goes to the course-format drift log.
+    """
+    records = evaluation_log(store).records()
+    previous, last, previous_runs = split_history(records, version, evaluation_time, config.drift)
+    if not last:
+        raise InvalidInputError(
+            f"no evaluation of model {version} at {evaluation_time} in the history; evaluate first"
+        )
+    flags = history_flags(previous, last, config.drift)
+    statistics: dict[str, dict[str, float]] = {}
+    if config.drift.data_tests:
+        model = ModelRegistry(store, config.model.name).get(version)
+        columns = [column.name for column in config.schema.columns]
+        reference = pd.concat(
+            [read_dataset(store, key, columns) for key in model.training_keys], ignore_index=True
+        )
+        current = read_dataset(store, batch_key, columns)
+        for name, result in data_tests(reference, current, config.schema, config.drift).items():
+            flags[name] = result.drifted
+            statistics[name] = {"statistic": result.statistic, "p_value": result.p_value}
+    drift = retraining_signal(flags, config.drift)
+    decision = DriftDecision(version, batch, now_stamp(), flags, drift, statistics, previous_runs)
+    decision_log(store).append(
+        [
+            {
+                "time_stamp": decision.time_stamp,
+                "kind": "drift",
+                "model_name": config.model.name,
+                "version": version,
+                "batch": batch,
+                "decision": "retrain" if drift else "keep",
+                "reason": ", ".join(name for name, fired in flags.items() if fired) or "no test fired",
+                "flags": flags,
+                "metrics": last,
+                "statistics": statistics,
+            }
+        ]
+    )
+    if drift:
+        drift_log(store).append(
+            [{"time_stamp": decision.time_stamp, "model_name": version, "flags": flags, "drift": drift}]
+        )
+    return decision
+
+
+COURSE_TIME_FORMAT = "%d-%m-%Y %H:%M:%S"
+
+
+def parse_time_stamp(value: str, source: str) -> datetime:
+    """Parse a course (``dd-mm-YYYY HH:MM:SS``) or ISO 8601 time stamp.
+
+    Raises:
+        InvalidInputError: neither format, naming ``source`` and the value.
+    """
+    text = str(value).strip()
+    for parse in (lambda t: datetime.strptime(t, COURSE_TIME_FORMAT), datetime.fromisoformat):
+        try:
+            stamp = parse(text)
+        except ValueError:
+            continue
+        return stamp.replace(tzinfo=None) if stamp.tzinfo is None else stamp.astimezone().replace(tzinfo=None)
+    raise InvalidInputError(
+        f"{source}: column 'time_stamp': {text!r} is neither dd-mm-YYYY HH:MM:SS nor ISO 8601"
+    )
+
+
+def flags_from_history_table(frame: pd.DataFrame, config: DriftConfig, source: str) -> dict[str, bool]:
+    """The course's drift check on an evaluation history in its CSV format.
+
+    The run with the latest ``time_stamp`` is the last run, wherever its rows stand;
+    previous values are the other rows of the same model version (or all, by config).
+
+    Returns:
+        Every history test's flag, named as in the course's drift log, and ``drift``.
+    """
+    required = ["time_stamp", "version", "metric", "score"]
+    for column in required:
+        if column not in frame.columns:
+            raise InvalidInputError(f"{source}: missing column {column!r} (needs {', '.join(required)})")
+    if frame.empty:
+        raise InvalidInputError(f"{source}: the history has no rows")
+    stamps = [parse_time_stamp(value, source).isoformat() for value in frame["time_stamp"]]
+    scores = pd.to_numeric(frame["score"], errors="coerce")
+    if scores.isna().any():
+        raise InvalidInputError(f"{source}: column 'score': {int(scores.isna().sum())} rows are not numbers")
+    unknown = sorted(set(frame["metric"].astype(str)) - set(METRIC_HIGHER_IS_WORSE))
+    if unknown:
+        raise InvalidInputError(
+            f"{source}: column 'metric': unknown metric(s) {', '.join(unknown)} "
+            f"(known: {', '.join(sorted(METRIC_HIGHER_IS_WORSE))})"
+        )
+    last_time = max(stamps)
+    versions = frame["version"].astype(str)
+    last_version = versions[[stamp == last_time for stamp in stamps]].iloc[0]
+    records = [
+        {"time_stamp": stamp, "version": version, "metric": str(metric), "score": float(score)}
+        for stamp, version, metric, score in zip(stamps, versions, frame["metric"], scores, strict=True)
+    ]
+    previous, last, _ = split_history(records, last_version, last_time, config)
+    flags = history_flags(previous, last, config)
+    return {**flags, "drift": retraining_signal(flags, config)}

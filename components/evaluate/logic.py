@@ -1,0 +1,97 @@
+"""Evaluate stage: score a model version on a dataset and record it in the history."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+
+from lifecycle import keys
+from lifecycle.config import LifecycleConfig
+from lifecycle.datasets import read_dataset
+from lifecycle.history import evaluation_log, now_stamp
+from lifecycle.registry import ModelRegistry
+from lifecycle.store import Store, validate_name
+from lifecycle.tables import to_parquet_bytes
+
+# Names as in the course's evaluation history.
+RMSE, R2, MAE = "RMSE", "r2", "MAE"
+
+
+def compute_metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    """RMSE, R² and MAE of ``predicted`` against ``actual``."""
+    return {
+        RMSE: float(math.sqrt(mean_squared_error(actual, predicted))),
+        R2: float(r2_score(actual, predicted)),
+        MAE: float(mean_absolute_error(actual, predicted)),
+    }
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One evaluation: which version, on what, when, and its scores."""
+
+    model_name: str
+    version: str
+    batch: str
+    dataset_key: str
+    time_stamp: str
+    metrics: dict[str, float]
+
+
+def predict(store: Store, config: LifecycleConfig, version: str, data: pd.DataFrame) -> np.ndarray:
+    """Predictions of a registered version (hash-checked before loading)."""
+    estimator, _ = ModelRegistry(store, config.model.name).load_artifact(version)
+    return estimator.predict(data[config.schema.feature_names])
+
+
+def evaluate(
+    store: Store,
+    config: LifecycleConfig,
+    model_reference: str,
+    dataset_key: str,
+    batch: str,
+    role: str = "monitor",
+) -> Evaluation:
+    """Score a model on a stored dataset; append the records and the experiences.
+
+    Args:
+        store: the artefact store.
+        config: schema and model name.
+        model_reference: a version (``1.0``) or alias (``production``).
+        dataset_key: the stored dataset to score on.
+        batch: the batch id recorded in the history (``test``, ``batch_1``, …).
+        role: why it was evaluated (``test``, ``monitor`` or ``challenger``), kept in the
+            records so that data selection can find the batches seen in production.
+
+    Returns:
+        The evaluation, whose ``time_stamp`` identifies this run in the history.
+    """
+    validate_name(batch, "batch id")
+    version = ModelRegistry(store, config.model.name).resolve(model_reference)
+    data = read_dataset(store, dataset_key)
+    predicted = predict(store, config, version, data)
+    actual = data[config.schema.target.name].to_numpy()
+    metrics = compute_metrics(actual, predicted)
+    stamp = now_stamp()
+    experiences = data.assign(prediction=predicted)
+    experience_key = f"{keys.experience_prefix(version, batch)}{stamp.replace(':', '')}-{uuid.uuid4().hex[:8]}.parquet"
+    store.put_bytes(experience_key, to_parquet_bytes(experiences))
+    evaluation_log(store).append(
+        {
+            "time_stamp": stamp,
+            "model_name": config.model.name,
+            "version": version,
+            "batch": batch,
+            "metric": metric,
+            "score": score,
+            "dataset_key": dataset_key,
+            "role": role,
+        }
+        for metric, score in metrics.items()
+    )
+    return Evaluation(config.model.name, version, batch, dataset_key, stamp, metrics)

@@ -1,0 +1,1 @@
+"""The select_data stage."""

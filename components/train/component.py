@@ -1,0 +1,42 @@
+"""KFP adapter of the train stage."""
+
+from kfp import dsl
+from kfp.dsl import Dataset, Input, Model, Output
+
+from lifecycle.images import image_tag
+
+
+@dsl.component(base_image=image_tag("train"), install_kfp_package=False)
+def train(
+    training_data: Input[Dataset],
+    test_data: Input[Dataset],
+    parent_version: str,
+    store_uri: str,
+    config_json: str,
+    model: Output[Model],
+) -> str:
+    """Fit the configured estimator, print its parameters and register the next version.
+
+    Returns the new version (1.0 first, then 1.1, 1.2, …).
+    """
+    from pathlib import Path
+
+    from components.artifacts import dataset_key_of
+    from components.train.logic import train as train_model
+    from lifecycle import keys
+    from lifecycle.config import config_from_json
+    from lifecycle.store import open_store
+
+    store = open_store(store_uri)
+    config = config_from_json(config_json)
+    registered, description = train_model(
+        store, config, [dataset_key_of(training_data)], dataset_key_of(test_data), parent_version
+    )
+    print(description)
+    artifact_key = keys.model_version_prefix(config.model.name, registered.version) + keys.MODEL_FILE
+    Path(model.path).write_bytes(store.get_bytes(artifact_key))
+    model.metadata.update(
+        {"version": registered.version, "sha256": registered.artifact_sha256, **registered.test_metrics}
+    )
+    print(f"registered {config.model.name} {registered.version}")
+    return registered.version

@@ -1,0 +1,136 @@
+"""Train stage: fit the configured scikit-learn estimator and register it as a new version."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import pandas as pd
+from sklearn.base import RegressorMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder
+
+from components.evaluate.logic import compute_metrics
+from lifecycle.config import LifecycleConfig, ModelConfig, SchemaConfig
+from lifecycle.datasets import dataset_ref, read_dataset
+from lifecycle.errors import InvalidInputError
+from lifecycle.registry import ModelRegistry, ModelVersion
+from lifecycle.store import Store
+
+
+def build_estimator(model: ModelConfig, schema: SchemaConfig) -> Any:
+    """Instantiate ``model.estimator`` with ``model.params``, one-hot encoding categorical features.
+
+    Raises:
+        InvalidInputError: unknown estimator, not a regressor, or a bad hyperparameter.
+    """
+    module_name, _, class_name = model.estimator.rpartition(".")
+    try:
+        estimator_class = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError):
+        raise InvalidInputError(f"config model.estimator: no estimator {model.estimator!r}") from None
+    if not (isinstance(estimator_class, type) and issubclass(estimator_class, RegressorMixin)):
+        raise InvalidInputError(f"config model.estimator: {model.estimator!r} is not a regressor")
+    try:
+        estimator = estimator_class(**model.params)
+    except TypeError as exc:
+        raise InvalidInputError(f"config model.params: {exc}") from None
+    categorical = [column.name for column in schema.features if column.kind == "categorical"]
+    if not categorical:
+        return estimator
+    encode = ColumnTransformer(
+        [("onehot", OneHotEncoder(handle_unknown="ignore"), categorical)],
+        remainder="passthrough",
+        verbose_feature_names_out=False,
+    )
+    return Pipeline([("encode", encode), ("model", estimator)])
+
+
+def fit(frame: pd.DataFrame, config: LifecycleConfig) -> Any:
+    """Fit a fresh estimator on ``frame``'s features and target."""
+    estimator = build_estimator(config.model, config.schema)
+    try:
+        estimator.fit(frame[config.schema.feature_names], frame[config.schema.target.name])
+    except ValueError as exc:
+        raise InvalidInputError(f"cannot fit {config.model.estimator}: {exc}") from None
+    return estimator
+
+
+def describe(estimator: Any, schema: SchemaConfig) -> str:
+    """Explain a fitted model as the course does: ``y = a*x + b``, ``a = …``, ``b = …``.
+
+    Linear models print their equation; any other estimator prints its parameters.
+    """
+    final = estimator.steps[-1][1] if isinstance(estimator, Pipeline) else estimator
+    if not hasattr(final, "coef_"):
+        return f"{type(final).__name__}({final.get_params()})"
+    names = (
+        list(estimator[:-1].get_feature_names_out())
+        if isinstance(estimator, Pipeline)
+        else schema.feature_names
+    )
+    target = schema.target.name
+    coefficients = [float(value) for value in final.coef_]
+    if len(names) == 1:
+        lines = [f"{target} = a*{names[0]} + b", f"a = {coefficients[0]}"]
+    else:
+        terms = " + ".join(f"a{i}*{name}" for i, name in enumerate(names, start=1))
+        lines = [f"{target} = {terms} + b"]
+        lines += [f"a{i} = {value}  ({name})" for i, (name, value) in enumerate(zip(names, coefficients, strict=True), 1)]
+    lines.append(f"b = {float(final.intercept_)}")
+    return "\n".join(lines)
+
+
+def hyperparameters(estimator: Any) -> dict[str, Any]:
+    """The estimator's parameters, JSON-safe."""
+    final = estimator.steps[-1][1] if isinstance(estimator, Pipeline) else estimator
+    return {
+        name: value if isinstance(value, str | int | float | bool | type(None)) else repr(value)
+        for name, value in final.get_params(deep=False).items()
+    }
+
+
+def train(
+    store: Store,
+    config: LifecycleConfig,
+    training_keys: list[str],
+    test_key: str | None = None,
+    parent_version: str | None = None,
+) -> tuple[ModelVersion, str]:
+    """Fit on the datasets at ``training_keys`` and register the next model version.
+
+    Args:
+        store: where datasets are read and the model is registered.
+        config: schema and model config.
+        training_keys: store keys of the training datasets, concatenated in order.
+        test_key: a dataset to score the new model on for its metadata.
+        parent_version: the version this one retrains, if any.
+
+    Returns:
+        The new version's metadata and the model's printable description.
+    """
+    if not training_keys:
+        raise InvalidInputError("train: no training datasets given")
+    frame = pd.concat([read_dataset(store, key) for key in training_keys], ignore_index=True)
+    estimator = fit(frame, config)
+    test_metrics: dict[str, float] = {}
+    if test_key:
+        test = read_dataset(store, test_key)
+        predictions = estimator.predict(test[config.schema.feature_names])
+        test_metrics = compute_metrics(test[config.schema.target.name].to_numpy(), predictions)
+    refs = [dataset_ref(store, key) for key in training_keys]
+    description = describe(estimator, config.schema)
+    model = ModelRegistry(store, config.model.name).register(
+        estimator,
+        estimator=config.model.estimator,
+        params=hyperparameters(estimator),
+        features=config.schema.feature_names,
+        target=config.schema.target.name,
+        training_datasets=[{"key": ref.key, "sha256": ref.sha256} for ref in refs],
+        parent_version=parent_version or None,
+        test_metrics=test_metrics,
+        test_dataset=test_key,
+        description=description,
+    )
+    return model, description

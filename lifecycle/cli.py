@@ -1,0 +1,263 @@
+"""``lifecycle``: a subcommand per stage, the pipelines on the local runner, and tools.
+
+Stage subcommands run one stage's logic directly (``ingest``, ``validate``, ``fit``,
+``evaluate``, ``detect-drift``, ``select-data``, ``promote``); ``train``, ``monitor`` and
+``scenario`` run whole pipelines on KFP's local runner.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+from lifecycle.config import LifecycleConfig, load_config
+from lifecycle.errors import LifecycleError
+from lifecycle.store import Store, open_store, resolve_store_uri
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _config(args: argparse.Namespace) -> LifecycleConfig:
+    return load_config(args.config)
+
+
+def _store(args: argparse.Namespace) -> Store:
+    return open_store(args.store)
+
+
+def _print_json(data: object) -> None:
+    print(json.dumps(data, indent=2, sort_keys=True, default=str))
+
+
+# Stage subcommands -----------------------------------------------------------------
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from components.ingest.logic import read_source
+    from components.validate.logic import validate_frame
+
+    frame = validate_frame(read_source(_store(args), args.data), _config(args).schema, args.data)
+    print(f"{args.data}: valid, {len(frame)} rows, columns {', '.join(frame.columns)}")
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from components.ingest.logic import ingest
+
+    ref = ingest(_store(args), args.data, args.name, _config(args).schema)
+    _print_json(asdict(ref))
+    return 0
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    from components.train.logic import train
+
+    model, description = train(_store(args), _config(args), args.dataset, args.test_dataset, args.parent_version)
+    print(description)
+    print(f"registered {model.name} {model.version}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from components.evaluate.logic import evaluate
+
+    result = evaluate(_store(args), _config(args), args.model_version, args.dataset, args.batch, args.role)
+    _print_json(asdict(result))
+    return 0
+
+
+def cmd_detect_drift(args: argparse.Namespace) -> int:
+    from components.detect_drift.logic import detect_drift
+
+    decision = detect_drift(
+        _store(args), _config(args), args.model_version, args.dataset, args.batch, args.evaluation_time
+    )
+    _print_json(asdict(decision))
+    return 0
+
+
+def cmd_select_data(args: argparse.Namespace) -> int:
+    from components.select_data.logic import select_data
+
+    _print_json(asdict(select_data(_store(args), _config(args), args.model_version)))
+    return 0
+
+
+def cmd_promote(args: argparse.Namespace) -> int:
+    from components.promote.logic import promote
+
+    result = promote(_store(args), _config(args), args.challenger, args.champion, args.dataset, args.batch)
+    _print_json(asdict(result))
+    return 0
+
+
+# Pipelines on the local runner -----------------------------------------------------
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from pipelines.local import run_training
+
+    store_uri = resolve_store_uri(args.store)
+    run_training(args.data, args.test or args.data, store_uri, _config(args))
+    return 0
+
+
+def cmd_monitor(args: argparse.Namespace) -> int:
+    from pipelines.local import run_monitoring
+    from pipelines.summary import batch_outcomes, format_table
+
+    config = _config(args)
+    store_uri = resolve_store_uri(args.store)
+    run_monitoring(args.batch_file, args.batch_id, store_uri, config)
+    outcomes = [o for o in batch_outcomes(open_store(store_uri), config.model.name) if o.batch == args.batch_id]
+    print(format_table(outcomes[-1:]))
+    return 0
+
+
+def cmd_scenario(args: argparse.Namespace) -> int:
+    from pipelines.local import run_monitoring, run_training
+    from pipelines.scenarios import scenario
+    from pipelines.summary import batch_outcomes, format_table
+
+    started = time.monotonic()
+    store_uri = resolve_store_uri(args.store)
+    store = open_store(store_uri)
+    if args.reset:
+        store.clear()
+    elif store.list_keys():
+        raise LifecycleError(f"store {store_uri} is not empty: pass --reset to start the scenario afresh")
+    with tempfile.TemporaryDirectory(prefix="lifecycle-scenario-") as workdir:
+        plan = scenario(args.name, Path(workdir))
+        config = load_config(args.config) if args.config else plan.config
+        print(f"== training on {plan.training_file.name}, testing on {plan.test_file.name}", flush=True)
+        run_training(str(plan.training_file), str(plan.test_file), store_uri, config)
+        for batch_id, path in plan.batches:
+            print(f"== monitoring {batch_id}", flush=True)
+            run_monitoring(str(path), batch_id, store_uri, config)
+    print(f"\nScenario {plan.name!r}, store {store_uri}:\n")
+    print(format_table(batch_outcomes(store, config.model.name)))
+    print(f"\nfinished in {time.monotonic() - started:.1f} s")
+    return 0
+
+
+# Tools -----------------------------------------------------------------------------
+
+
+def cmd_drift(args: argparse.Namespace) -> int:
+    from components.detect_drift.logic import flags_from_history_table
+    from lifecycle.tables import read_table
+
+    frame = read_table(args.eval_history)
+    print(json.dumps(flags_from_history_table(frame, _config(args).drift, args.eval_history)))
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from lifecycle import keys
+    from lifecycle.registry import ModelRegistry
+
+    store = _store(args)
+    names = sorted({key.split("/")[1] for key in store.list_keys(f"{keys.MODELS}/")})
+    for name in names:
+        registry = ModelRegistry(store, name)
+        production = registry.alias()
+        print(f"{name} (production: {production or 'none'})")
+        for version in registry.versions():
+            model = registry.get(version)
+            marker = "*" if version == production else " "
+            metrics = ", ".join(f"{k}={v:.6g}" for k, v in model.test_metrics.items())
+            print(f" {marker} {version}  {model.created_at}  parent={model.parent_version or '-'}  {metrics}")
+    if not names:
+        print(f"no models in store {store.uri}")
+    return 0
+
+
+def cmd_export_views(args: argparse.Namespace) -> int:
+    from lifecycle.history import decision_log, drift_log, evaluation_log
+
+    store = _store(args)
+    target = Path(args.to)
+    for log in (evaluation_log(store), drift_log(store), decision_log(store)):
+        log.refresh_view() if log.keys() else None
+        if store.exists(log.view_key):
+            path = target / log.view_key
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(store.get_bytes(log.view_key))
+            print(f"wrote {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lifecycle", description=__doc__.splitlines()[0])
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--store", help="store: a folder or minio://HOST:PORT/BUCKET (default $STORE or ./.store)")
+    common.add_argument("--config", help="YAML config file (default: the course scenario's config)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, parents=[common], help=help_text, description=help_text)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    sub = add("validate", cmd_validate, "check a CSV/Parquet file (or store key) against the schema")
+    sub.add_argument("--data", required=True, help="file or store key")
+    sub = add("ingest", cmd_ingest, "validate and store a file as a versioned dataset")
+    sub.add_argument("--data", required=True, help="file or store key")
+    sub.add_argument("--name", required=True, help="dataset name, e.g. batch_1")
+    sub = add("fit", cmd_fit, "the train stage: fit on stored datasets and register the next version")
+    sub.add_argument("--dataset", required=True, action="append", help="training dataset key (repeatable)")
+    sub.add_argument("--test-dataset", help="dataset key to score the new model on")
+    sub.add_argument("--parent-version", help="the version this model retrains")
+    sub = add("evaluate", cmd_evaluate, "score a model version on a stored dataset and record it")
+    sub.add_argument("--model-version", default="production", help="version or alias (default production)")
+    sub.add_argument("--dataset", required=True, help="dataset key")
+    sub.add_argument("--batch", required=True, help="batch id recorded in the history")
+    sub.add_argument("--role", default="monitor", choices=["test", "monitor", "challenger"])
+    sub = add("detect-drift", cmd_detect_drift, "run the drift tests for an evaluation and log the decision")
+    sub.add_argument("--model-version", required=True)
+    sub.add_argument("--dataset", required=True, help="the batch's dataset key")
+    sub.add_argument("--batch", required=True)
+    sub.add_argument("--evaluation-time", required=True, help="time_stamp of the evaluation under test")
+    sub = add("select-data", cmd_select_data, "assemble the retraining set for a model's successor")
+    sub.add_argument("--model-version", required=True)
+    sub = add("promote", cmd_promote, "promote a challenger when it is not worse than the champion")
+    sub.add_argument("--challenger", required=True)
+    sub.add_argument("--champion", default="production")
+    sub.add_argument("--dataset", required=True, help="newest labelled batch's dataset key")
+    sub.add_argument("--batch", required=True)
+
+    sub = add("train", cmd_train, "run the training pipeline locally on a file")
+    sub.add_argument("--data", required=True, help="training file (CSV or Parquet) or store key")
+    sub.add_argument("--test", help="test file (default: the training file)")
+    sub = add("monitor", cmd_monitor, "run the monitoring pipeline locally on one labelled batch")
+    sub.add_argument("--batch-file", required=True)
+    sub.add_argument("--batch-id", required=True)
+    sub = add("scenario", cmd_scenario, "play a whole scenario: training, then one monitoring run per batch")
+    sub.add_argument("name", choices=["course", "diabetes"])
+    sub.add_argument("--reset", action="store_true", help="empty the store first")
+
+    sub = add("drift", cmd_drift, "the course's drift tests on an evaluation history CSV; prints JSON")
+    sub.add_argument("--eval-history", required=True, help="CSV: time_stamp, version, batch, metric, score")
+    add("models", cmd_models, "list models, versions and the production alias")
+    sub = add("export-views", cmd_export_views, "copy the course-format CSV views out of the store")
+    sub.add_argument("--to", required=True, help="destination folder")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except LifecycleError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

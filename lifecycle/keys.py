@@ -1,0 +1,58 @@
+"""Every key of the store layout, in one place (documented in the README's "Store layout")."""
+
+from __future__ import annotations
+
+from lifecycle.store.base import validate_name
+
+DATASETS = "datasets"
+MODELS = "models"
+EVALUATION_RECORDS = "evaluation/records"
+DRIFT_RECORDS = "evaluation/drift"
+DECISION_RECORDS = "logs/decisions"
+EXPERIENCES = "experiences"
+
+EVALUATION_VIEW = "evaluation/model_eval.csv"
+DRIFT_VIEW = "evaluation/model_drift.csv"
+DECISION_VIEW = "logs/decisions.csv"
+
+PRODUCTION_ALIAS = "production"
+
+DATA_FILE = "data.parquet"
+META_FILE = "meta.json"
+MODEL_FILE = "model.pkl"
+
+
+def dataset_prefix(name: str) -> str:
+    return f"{DATASETS}/{validate_name(name, 'dataset name')}/"
+
+
+def dataset_key(name: str, digest: str) -> str:
+    """Datasets are content-addressed: re-ingesting the same data yields the same key."""
+    return f"{dataset_prefix(name)}{digest[:16]}/{DATA_FILE}"
+
+
+def dataset_meta_key(data_key: str) -> str:
+    return data_key.rsplit("/", 1)[0] + f"/{META_FILE}"
+
+
+def model_prefix(model_name: str) -> str:
+    return f"{MODELS}/{validate_name(model_name, 'model name')}/"
+
+
+def model_version_prefix(model_name: str, version: str) -> str:
+    return f"{model_prefix(model_name)}versions/{validate_name(version, 'model version')}/"
+
+
+def model_claim_key(model_name: str, version: str) -> str:
+    return f"{model_prefix(model_name)}claims/{validate_name(version, 'model version')}"
+
+
+def model_alias_key(model_name: str, alias: str) -> str:
+    return f"{model_prefix(model_name)}aliases/{validate_name(alias, 'model alias')}.json"
+
+
+def experience_prefix(version: str, batch: str) -> str:
+    return (
+        f"{EXPERIENCES}/{validate_name(version, 'model version')}/"
+        f"{validate_name(batch, 'batch id')}/"
+    )

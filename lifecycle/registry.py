@@ -1,0 +1,195 @@
+"""The model registry: versions 1.0, 1.1, 1.2, … with metadata and a ``production`` alias.
+
+A version is allocated with an exclusive claim, so two concurrent retrains never
+write the same number; its artifact is written before its metadata, so a version is
+visible only once complete; the alias is moved with one atomic write and only to a
+version whose artifact checks out.
+
+Models are pickled. Pickle runs code when loaded, so every load first checks the
+artifact's sha256 against the metadata written by the same trusted registry, and a
+mismatch is refused before unpickling; models from anywhere else are never loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from lifecycle import keys
+from lifecycle.errors import IntegrityError, KeyNotFoundError, ModelNotFoundError
+from lifecycle.store import Store
+
+FIRST_VERSION = (1, 0)
+
+
+def parse_version(version: str) -> tuple[int, int]:
+    """``"1.10"`` -> ``(1, 10)``.
+
+    Raises:
+        ModelNotFoundError: not of the form MAJOR.MINOR.
+    """
+    major, dot, minor = version.partition(".")
+    if not (dot and major.isdigit() and minor.isdigit()):
+        raise ModelNotFoundError(f"invalid model version {version!r}: expected MAJOR.MINOR, e.g. 1.0")
+    return int(major), int(minor)
+
+
+def format_version(version: tuple[int, int]) -> str:
+    return f"{version[0]}.{version[1]}"
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """Metadata of one registered model version."""
+
+    name: str
+    version: str
+    created_at: str
+    estimator: str
+    params: dict[str, Any]
+    features: list[str]
+    target: str
+    training_datasets: list[dict[str, str]]
+    artifact_sha256: str
+    parent_version: str | None = None
+    test_metrics: dict[str, float] = field(default_factory=dict)
+    test_dataset: str | None = None
+    description: str = ""
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True, indent=1)
+
+    @property
+    def training_keys(self) -> list[str]:
+        return [dataset["key"] for dataset in self.training_datasets]
+
+
+class ModelRegistry:
+    """The versions of one model name in a store."""
+
+    def __init__(self, store: Store, name: str):
+        self.store = store
+        self.name = name
+        self._prefix = keys.model_prefix(name)
+
+    def versions(self) -> list[str]:
+        """Every complete version, oldest first."""
+        found = {
+            key[len(self._prefix) + len("versions/") :].split("/")[0]
+            for key in self.store.list_keys(f"{self._prefix}versions/")
+            if key.endswith(f"/{keys.META_FILE}")
+        }
+        return sorted(found, key=parse_version)
+
+    def _claimed(self) -> list[tuple[int, int]]:
+        return [
+            parse_version(key.rsplit("/", 1)[1])
+            for key in self.store.list_keys(f"{self._prefix}claims/")
+        ]
+
+    def get(self, version: str) -> ModelVersion:
+        """Metadata of ``version``.
+
+        Raises:
+            ModelNotFoundError: no such complete version.
+        """
+        parse_version(version)
+        try:
+            raw = self.store.get_bytes(keys.model_version_prefix(self.name, version) + keys.META_FILE)
+        except KeyNotFoundError:
+            raise ModelNotFoundError(
+                f"model {self.name!r} has no version {version!r} in store {self.store.uri}"
+            ) from None
+        return ModelVersion(**json.loads(raw))
+
+    def register(self, fitted: Any, **metadata: Any) -> ModelVersion:
+        """Save ``fitted`` as the next version (1.0 first, then 1.1, 1.2, …).
+
+        Args:
+            fitted: a fitted scikit-learn estimator.
+            **metadata: the remaining :class:`ModelVersion` fields except name, version,
+                created_at and artifact_sha256.
+        """
+        artifact = pickle.dumps(fitted, protocol=pickle.HIGHEST_PROTOCOL)
+        digest = hashlib.sha256(artifact).hexdigest()
+        version = self._claim_next_version()
+        model = ModelVersion(
+            name=self.name,
+            version=version,
+            created_at=datetime.now(UTC).isoformat(),
+            artifact_sha256=digest,
+            **metadata,
+        )
+        prefix = keys.model_version_prefix(self.name, version)
+        self.store.put_bytes(prefix + keys.MODEL_FILE, artifact)
+        self.store.put_bytes(prefix + keys.META_FILE, model.to_json().encode())
+        return model
+
+    def _claim_next_version(self) -> str:
+        taken = self._claimed()
+        candidate = FIRST_VERSION if not taken else (max(taken)[0], max(taken)[1] + 1)
+        while not self.store.put_if_absent(
+            keys.model_claim_key(self.name, format_version(candidate)),
+            datetime.now(UTC).isoformat().encode(),
+        ):
+            candidate = (candidate[0], candidate[1] + 1)
+        return format_version(candidate)
+
+    def load_artifact(self, version: str) -> tuple[Any, ModelVersion]:
+        """Unpickle ``version`` after checking its sha256 against its metadata.
+
+        Raises:
+            ModelNotFoundError: unknown version or missing artifact.
+            IntegrityError: the artifact's hash differs from the metadata (never unpickled).
+        """
+        model = self.get(version)
+        key = keys.model_version_prefix(self.name, version) + keys.MODEL_FILE
+        try:
+            artifact = self.store.get_bytes(key)
+        except KeyNotFoundError:
+            raise ModelNotFoundError(f"model {self.name!r} {version}: artifact {key!r} is missing") from None
+        actual = hashlib.sha256(artifact).hexdigest()
+        if actual != model.artifact_sha256:
+            raise IntegrityError(
+                f"model {self.name!r} {version}: artifact {key!r} has sha256 {actual[:12]}…, "
+                f"metadata says {model.artifact_sha256[:12]}…; refusing to load it"
+            )
+        try:
+            return pickle.loads(artifact), model  # noqa: S301 - hash-checked, see module doc
+        except Exception as exc:  # a corrupt pickle can raise almost anything
+            raise IntegrityError(f"model {self.name!r} {version}: artifact {key!r} is not a model: {exc}") from None
+
+    def alias(self, alias: str = keys.PRODUCTION_ALIAS) -> str | None:
+        """The version an alias names, or None when it is unset."""
+        try:
+            raw = self.store.get_bytes(keys.model_alias_key(self.name, alias))
+        except KeyNotFoundError:
+            return None
+        return json.loads(raw)["version"]
+
+    def set_alias(self, version: str, alias: str = keys.PRODUCTION_ALIAS) -> None:
+        """Point ``alias`` at ``version`` in one atomic write, after verifying the artifact."""
+        self.load_artifact(version)
+        record = {"version": version, "updated_at": datetime.now(UTC).isoformat()}
+        self.store.put_bytes(keys.model_alias_key(self.name, alias), json.dumps(record).encode())
+
+    def resolve(self, reference: str) -> str:
+        """Turn ``production`` (or another alias) or an explicit version into a version.
+
+        Raises:
+            ModelNotFoundError: the alias is unset or the version does not exist.
+        """
+        if reference and reference[0].isdigit():
+            self.get(reference)
+            return reference
+        version = self.alias(reference or keys.PRODUCTION_ALIAS)
+        if version is None:
+            raise ModelNotFoundError(
+                f"model {self.name!r} has no {reference or keys.PRODUCTION_ALIAS!r} version in "
+                f"store {self.store.uri}; run the training pipeline first (lifecycle train)"
+            )
+        return version

@@ -1,0 +1,100 @@
+"""The store interface: a flat key space of immutable-by-convention byte objects.
+
+Both backends (a local directory and MinIO) implement :class:`Store`; everything
+above it (datasets, registry, histories) is written once against this interface.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+
+from lifecycle.errors import InvalidInputError
+
+_SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._=+-]*$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def validate_key(key: str) -> str:
+    """Return ``key`` when it is a safe relative key, else raise.
+
+    Keys are ``/``-separated segments of letters, digits and ``._=+-``; no
+    absolute paths, no ``..`` and no empty segments, so no key can escape the
+    store's root or prefix.
+
+    Raises:
+        InvalidInputError: the key is empty, absolute or has an unsafe segment.
+    """
+    if not key or key.startswith("/") or key.endswith("/"):
+        raise InvalidInputError(f"invalid store key {key!r}: must be a relative path")
+    for segment in key.split("/"):
+        if segment in ("", ".", "..") or not _SEGMENT.match(segment):
+            raise InvalidInputError(f"invalid store key {key!r}: bad segment {segment!r}")
+    return key
+
+
+def validate_prefix(prefix: str) -> str:
+    """Return ``prefix`` (empty, or a valid key followed by ``/``) when safe, else raise."""
+    if prefix:
+        validate_key(prefix.rstrip("/"))
+    return prefix
+
+
+def validate_name(name: str, what: str) -> str:
+    """Return ``name`` when it can be a single key segment (batch id, dataset or model name).
+
+    Raises:
+        InvalidInputError: naming ``what`` (e.g. ``--batch-id``) and the offending value.
+    """
+    if not _NAME.match(name or "") or ".." in name:
+        raise InvalidInputError(
+            f"invalid {what} {name!r}: use 1-128 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return name
+
+
+class Store(ABC):
+    """A key/value store of byte objects with atomic writes."""
+
+    uri: str
+
+    @abstractmethod
+    def put_bytes(self, key: str, data: bytes) -> None:
+        """Write ``data`` at ``key`` atomically: readers see the old object or the new one."""
+
+    @abstractmethod
+    def put_if_absent(self, key: str, data: bytes) -> bool:
+        """Create ``key`` atomically; return False (writing nothing) when it already exists."""
+
+    @abstractmethod
+    def get_bytes(self, key: str) -> bytes:
+        """Return the object at ``key``.
+
+        Raises:
+            KeyNotFoundError: no object at ``key``.
+        """
+
+    @abstractmethod
+    def exists(self, key: str) -> bool:
+        """Whether an object exists at ``key``."""
+
+    @abstractmethod
+    def list_keys(self, prefix: str = "") -> list[str]:
+        """Every key under ``prefix`` (recursively), sorted."""
+
+    @abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove ``key``; absent keys are ignored."""
+
+    def get_many(self, keys: list[str]) -> list[bytes]:
+        """Read several objects; backends with network latency override this to read in parallel."""
+        return [self.get_bytes(key) for key in keys]
+
+    def clear(self) -> None:
+        """Delete every object in the store (used to start a scenario afresh)."""
+        for key in self.list_keys():
+            self.delete(key)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.uri!r})"

@@ -1,0 +1,91 @@
+"""The embedded default store: a local directory (``./.store``)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+from lifecycle.errors import KeyNotFoundError, StoreError
+from lifecycle.store.base import Store, validate_key, validate_prefix
+
+_TEMP_PREFIX = ".tmp-"
+
+
+class LocalStore(Store):
+    """Objects are files under ``root``; writes go to a temp file in the same folder, then rename."""
+
+    def __init__(self, root: str | os.PathLike[str]):
+        self.root = Path(root).resolve()
+        self.uri = str(self.root)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create store folder {self.root}: {exc.strerror}") from exc
+
+    def _path(self, key: str) -> Path:
+        return self.root / validate_key(key)
+
+    def _write_temp(self, path: Path, data: bytes) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = path.parent / f"{_TEMP_PREFIX}{uuid.uuid4().hex}"
+        with open(temp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        return temp
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        path = self._path(key)
+        temp = self._write_temp(path, data)
+        os.replace(temp, path)
+
+    def put_if_absent(self, key: str, data: bytes) -> bool:
+        path = self._path(key)
+        temp = self._write_temp(path, data)
+        try:
+            # link() fails when the target exists, so creation is atomic and exclusive.
+            os.link(temp, path)
+        except FileExistsError:
+            return False
+        finally:
+            temp.unlink()
+        return True
+
+    def get_bytes(self, key: str) -> bytes:
+        path = self._path(key)
+        try:
+            return path.read_bytes()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise KeyNotFoundError(f"no object {key!r} in store {self.uri}") from None
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def list_keys(self, prefix: str = "") -> list[str]:
+        validate_prefix(prefix)
+        base = self.root / prefix.rstrip("/") if prefix else self.root
+        if not base.exists():
+            return []
+        keys = []
+        for folder, _, files in os.walk(base):
+            for name in files:
+                if name.startswith(_TEMP_PREFIX):
+                    continue
+                key = Path(folder, name).relative_to(self.root).as_posix()
+                if key.startswith(prefix):
+                    keys.append(key)
+        return sorted(keys)
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def clear(self) -> None:
+        for key in self.list_keys():
+            self.delete(key)
+        for folder, dirs, _ in os.walk(self.root, topdown=False):
+            for name in dirs:
+                try:
+                    os.rmdir(Path(folder, name))
+                except OSError:
+                    pass

@@ -1,0 +1,1 @@
+"""The lifecycle's pipelines (training, monitoring), their compiler and runners."""

@@ -1,0 +1,78 @@
+"""The monitoring pipeline: one run per new labelled batch; retrains only on drift."""
+
+from kfp import dsl
+
+from components.detect_drift.component import detect_drift
+from components.evaluate.component import evaluate
+from components.ingest.component import ingest
+from components.promote.component import promote
+from components.select_data.component import select_data
+from components.train.component import train
+from components.validate.component import validate
+from lifecycle.config import LifecycleConfig
+
+DEFAULT_CONFIG_JSON = LifecycleConfig().to_json()
+
+
+@dsl.pipeline(name="lifecycle-monitoring", description="Evaluate production on a new batch, detect drift, retrain and promote when it drifts.")
+def monitoring_pipeline(
+    batch_source: str,
+    batch_id: str,
+    store_uri: str = "",
+    config_json: str = DEFAULT_CONFIG_JSON,
+):
+    # Refuses a batch that breaks the schema before anything is stored.
+    check_batch = validate(source=batch_source, store_uri=store_uri, config_json=config_json)
+    # Versions the batch in the store.
+    batch = ingest(
+        source=batch_source, name=batch_id, store_uri=store_uri, config_json=config_json
+    ).after(check_batch)
+    # Scores the production model on the batch: the history the drift tests read.
+    champion = evaluate(
+        model_version="production",
+        data=batch.outputs["dataset"],
+        batch_id=batch_id,
+        role="monitor",
+        store_uri=store_uri,
+        config_json=config_json,
+    )
+    # Decides whether the model drifted (history tests and data tests).
+    drift = detect_drift(
+        model_version=champion.outputs["version"],
+        data=batch.outputs["dataset"],
+        batch_id=batch_id,
+        evaluation_time=champion.outputs["evaluation_time"],
+        store_uri=store_uri,
+        config_json=config_json,
+    )
+    with dsl.If(drift.outputs["Output"] == True, name="drift-detected"):  # noqa: E712 - KFP condition
+        # Builds the challenger's training set by the retrain policy.
+        retraining_data = select_data(
+            model_version=champion.outputs["version"], store_uri=store_uri, config_json=config_json
+        )
+        # Fits the challenger as the next version.
+        challenger = train(
+            training_data=retraining_data.outputs["dataset"],
+            test_data=batch.outputs["dataset"],
+            parent_version=champion.outputs["version"],
+            store_uri=store_uri,
+            config_json=config_json,
+        )
+        # Records the challenger's score on the batch in the history.
+        challenger_evaluation = evaluate(
+            model_version=challenger.outputs["Output"],
+            data=batch.outputs["dataset"],
+            batch_id=batch_id,
+            role="challenger",
+            store_uri=store_uri,
+            config_json=config_json,
+        )
+        # Promotes the challenger only when it is not worse than the champion.
+        promote(
+            challenger_version=challenger.outputs["Output"],
+            champion_version=champion.outputs["version"],
+            data=batch.outputs["dataset"],
+            batch_id=batch_id,
+            store_uri=store_uri,
+            config_json=config_json,
+        ).after(challenger_evaluation)

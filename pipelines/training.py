@@ -1,0 +1,59 @@
+"""The training pipeline: the first model of a scenario."""
+
+from kfp import dsl
+
+from components.evaluate.component import evaluate
+from components.ingest.component import ingest
+from components.promote.component import promote
+from components.train.component import train
+from components.validate.component import validate
+from lifecycle.config import LifecycleConfig
+
+DEFAULT_CONFIG_JSON = LifecycleConfig().to_json()
+
+
+@dsl.pipeline(name="lifecycle-training", description="Ingest, validate, train, evaluate and promote the first model.")
+def training_pipeline(
+    training_source: str,
+    test_source: str,
+    store_uri: str = "",
+    config_json: str = DEFAULT_CONFIG_JSON,
+    training_name: str = "train",
+    test_name: str = "test",
+):
+    # Refuses data that breaks the schema before anything is stored.
+    check_training = validate(source=training_source, store_uri=store_uri, config_json=config_json)
+    check_test = validate(source=test_source, store_uri=store_uri, config_json=config_json)
+    # Versions both datasets in the store by content hash.
+    training_data = ingest(
+        source=training_source, name=training_name, store_uri=store_uri, config_json=config_json
+    ).after(check_training)
+    test_data = ingest(
+        source=test_source, name=test_name, store_uri=store_uri, config_json=config_json
+    ).after(check_test)
+    # Fits the estimator and registers version 1.0 (or the next free one).
+    model = train(
+        training_data=training_data.outputs["dataset"],
+        test_data=test_data.outputs["dataset"],
+        parent_version="",
+        store_uri=store_uri,
+        config_json=config_json,
+    )
+    # Starts the evaluation history with the test score.
+    evaluation = evaluate(
+        model_version=model.outputs["Output"],
+        data=test_data.outputs["dataset"],
+        batch_id=test_name,
+        role="test",
+        store_uri=store_uri,
+        config_json=config_json,
+    )
+    # Makes the model production unless a better one already is.
+    promote(
+        challenger_version=model.outputs["Output"],
+        champion_version="production",
+        data=test_data.outputs["dataset"],
+        batch_id=test_name,
+        store_uri=store_uri,
+        config_json=config_json,
+    ).after(evaluation)
