@@ -1,0 +1,47 @@
+"""Fixtures of the container tests: the base image, built once per session when missing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from lifecycle.images import DEFAULT_REGISTRY, image_tag
+from tests.docker._engine import image_exists, require_engine
+
+ROOT = Path(__file__).resolve().parents[2]
+# Same defaults as mk/docker.mk.
+PUBLIC_BASE_IMAGE = "python:3.11-slim-bookworm"
+OFFLINE_BASE_IMAGE = os.environ.get("OFFLINE_BASE_IMAGE", "lifecycle-python-base:3.11-bookworm")
+_BUILD_TIMEOUT = 1800.0
+
+
+def python_base_image() -> str:
+    """The image to build FROM: ``$BASE_IMAGE``, else the offline base when local, else public."""
+    if os.environ.get("BASE_IMAGE"):
+        return os.environ["BASE_IMAGE"]
+    return OFFLINE_BASE_IMAGE if image_exists(OFFLINE_BASE_IMAGE) else PUBLIC_BASE_IMAGE
+
+
+@pytest.fixture(scope="session")
+def base_image() -> str:
+    """The tag of the project's base image; ``make base-image`` builds it when missing.
+
+    CI builds it before the tests (``make base-image``), so this only builds on a fresh machine.
+    """
+    require_engine()
+    tag = image_tag("base", os.environ.get("REGISTRY") or DEFAULT_REGISTRY)
+    if not image_exists(tag):
+        result = subprocess.run(
+            ["make", "-C", str(ROOT), "base-image", f"BASE_IMAGE={python_base_image()}"],
+            capture_output=True,
+            text=True,
+            timeout=_BUILD_TIMEOUT,
+        )
+        assert result.returncode == 0, (
+            f"make base-image failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+        )
+        assert image_exists(tag), f"make base-image did not produce {tag}"
+    return tag
