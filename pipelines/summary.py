@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lifecycle.history import decision_log, evaluation_log
+from lifecycle.history import DRIFT_COURSE_COLUMNS, decision_log, evaluation_log
 from lifecycle.store import Store
 
 
@@ -63,7 +63,7 @@ def _yes(value: bool | None) -> str:
 
 def format_table(outcomes: list[BatchOutcome]) -> str:
     """A fixed-width text table, flags as TRUE/FALSE as in the course's drift log."""
-    flag_names: list[str] = []
+    flag_names = [name for name in DRIFT_COURSE_COLUMNS if any(name in o.flags for o in outcomes)]
     for outcome in outcomes:
         flag_names += [name for name in outcome.flags if name not in flag_names]
     header = ["batch", "model", "RMSE", "R2", *flag_names, "drift", "new_version", "promoted"]

@@ -1,0 +1,128 @@
+"""The history tests, the data tests and the retraining policy, on small inline data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from components.detect_drift.logic import history_flags, retraining_signal, split_history
+from components.detect_drift.tests import (
+    chi2_test,
+    fixed_threshold_test,
+    hard_test,
+    iqr_test,
+    ks_test,
+    parametric_test,
+    worst_ever_test,
+)
+from lifecycle.config import DriftConfig
+
+PREVIOUS = [1.0, 2.0, 3.0, 4.0]  # mean 2.5, std 1.118, Q1 1.75, Q3 3.25, IQR 1.5
+
+
+@pytest.mark.parametrize(
+    ("last", "higher_is_worse", "expected"),
+    [(2.6, True, True), (2.5, True, False), (2.4, False, True), (2.5, False, False)],
+)
+def test_hard_test_compares_with_the_mean(last, higher_is_worse, expected):
+    assert hard_test(PREVIOUS, last, higher_is_worse) is expected
+
+
+@pytest.mark.parametrize(
+    ("last", "higher_is_worse", "expected"),
+    [(4.74, True, True), (4.73, True, False), (0.26, False, True), (0.27, False, False)],
+)
+def test_parametric_test_uses_two_population_sigmas(last, higher_is_worse, expected):
+    # mean 2.5 ± 2 * 1.1180 (ddof=0) = [0.264, 4.736]
+    assert parametric_test(PREVIOUS, last, higher_is_worse) is expected
+
+
+@pytest.mark.parametrize(
+    ("last", "higher_is_worse", "expected"),
+    [(5.51, True, True), (5.5, True, False), (-0.51, False, True), (-0.5, False, False)],
+)
+def test_iqr_test_uses_numpy_linear_quartiles(last, higher_is_worse, expected):
+    # Q3 + 1.5 IQR = 3.25 + 2.25 = 5.5 ; Q1 - 1.5 IQR = 1.75 - 2.25 = -0.5
+    assert iqr_test(PREVIOUS, last, higher_is_worse) is expected
+
+
+def test_worst_ever_and_fixed_threshold():
+    assert worst_ever_test(PREVIOUS, 4.1, True) and not worst_ever_test(PREVIOUS, 4.0, True)
+    assert worst_ever_test(PREVIOUS, 0.9, False) and not worst_ever_test(PREVIOUS, 1.0, False)
+    assert fixed_threshold_test(2.1, 2.0, True) and not fixed_threshold_test(0.9, 0.8, False)
+
+
+@pytest.mark.parametrize("test", [hard_test, parametric_test, iqr_test, worst_ever_test])
+def test_no_history_test_fires_without_previous_values(test):
+    assert test([], 1e9, True) is False
+
+
+def test_history_flags_are_named_as_in_the_course_drift_log():
+    config = DriftConfig(history_tests=("hard", "param", "iqr", "fixed", "worst"))
+    flags = history_flags({"RMSE": PREVIOUS, "r2": [0.9, 0.95]}, {"RMSE": 6.0, "r2": 0.97}, config)
+    assert flags == {
+        "hard_test_RMSE": True,
+        "hard_test_r2": False,
+        "param_test_RMSE": True,
+        "param_test_r2": False,
+        "iqr_test_RMSE": True,
+        "iqr_test_r2": False,
+        "fixed_test_RMSE": True,
+        "fixed_test_r2": False,
+        "worst_test_RMSE": True,
+        "worst_test_r2": False,
+    }
+
+
+@pytest.mark.parametrize(
+    ("policy", "extra", "flags", "expected"),
+    [
+        ("any", {}, {"a": False, "b": True}, True),
+        ("any", {}, {"a": False, "b": False}, False),
+        ("subset", {"subset": ("a",)}, {"a": False, "b": True}, False),
+        ("subset", {"subset": ("b",)}, {"a": False, "b": True}, True),
+        ("at_least", {"at_least": 2}, {"a": True, "b": False}, False),
+        ("at_least", {"at_least": 2}, {"a": True, "b": True}, True),
+    ],
+)
+def test_retraining_policy(policy, extra, flags, expected):
+    assert retraining_signal(flags, DriftConfig(policy=policy, **extra)) is expected
+
+
+def _record(stamp: str, version: str, metric: str, score: float) -> dict:
+    return {"time_stamp": stamp, "version": version, "metric": metric, "score": score}
+
+
+def test_split_history_scopes_previous_values_to_the_model_version_by_default():
+    records = [
+        _record("t1", "1.0", "RMSE", 1.0),
+        _record("t2", "1.1", "RMSE", 2.0),
+        _record("t3", "1.1", "RMSE", 3.0),
+        _record("t4", "1.1", "RMSE", 9.0),  # a later run is never "previous"
+    ]
+    previous, last, runs = split_history(records, "1.1", "t3", DriftConfig(metrics=("RMSE",)))
+    assert previous == {"RMSE": [2.0]} and last == {"RMSE": 3.0} and runs == 1
+    previous, _, runs = split_history(
+        records, "1.1", "t3", DriftConfig(metrics=("RMSE",), history_scope="all")
+    )
+    assert previous == {"RMSE": [1.0, 2.0]} and runs == 2
+
+
+def test_ks_test_matches_scipy():
+    rng = np.random.default_rng(1)
+    reference, current = rng.normal(size=200), rng.normal(0.3, size=150)
+    result = ks_test(reference, current, 0.05)
+    expected = stats.ks_2samp(reference, current)
+    assert result.statistic == pytest.approx(expected.statistic, abs=1e-12)
+    assert result.p_value == pytest.approx(expected.pvalue, abs=1e-12)
+    assert result.drifted is bool(expected.pvalue < 0.05)
+
+
+def test_chi2_test_counts_categories_unseen_in_the_reference():
+    reference = pd.Series(["a"] * 50 + ["b"] * 50)
+    current = pd.Series(["a"] * 30 + ["b"] * 30 + ["c"] * 40)
+    result = chi2_test(reference, current, 0.05)
+    assert result.drifted and result.p_value < 1e-6
+    assert not chi2_test(reference, reference.copy(), 0.05).drifted
