@@ -8,6 +8,7 @@ from components.promote.component import promote
 from components.train.component import train
 from components.validate.component import validate
 from lifecycle.config import LifecycleConfig
+from pipelines.cluster import configure_task
 
 DEFAULT_CONFIG_JSON = LifecycleConfig().to_json()
 
@@ -22,38 +23,48 @@ def training_pipeline(
     test_name: str = "test",
 ):
     # Refuses data that breaks the schema before anything is stored.
-    check_training = validate(source=training_source, store_uri=store_uri, config_json=config_json)
-    check_test = validate(source=test_source, store_uri=store_uri, config_json=config_json)
+    check_training = configure_task(
+        validate(source=training_source, store_uri=store_uri, config_json=config_json), "validate"
+    )
+    check_test = configure_task(
+        validate(source=test_source, store_uri=store_uri, config_json=config_json), "validate"
+    )
     # Versions both datasets in the store by content hash.
-    training_data = ingest(
-        source=training_source, name=training_name, store_uri=store_uri, config_json=config_json
-    ).after(check_training)
-    test_data = ingest(
-        source=test_source, name=test_name, store_uri=store_uri, config_json=config_json
-    ).after(check_test)
+    training_data = configure_task(
+        ingest(
+            source=training_source, name=training_name, store_uri=store_uri, config_json=config_json
+        ).after(check_training),
+        "ingest",
+    )
+    test_data = configure_task(
+        ingest(
+            source=test_source, name=test_name, store_uri=store_uri, config_json=config_json
+        ).after(check_test),
+        "ingest",
+    )
     # Fits the estimator and registers version 1.0 (or the next free one).
-    model = train(
+    model = configure_task(train(
         training_data=training_data.outputs["dataset"],
         test_data=test_data.outputs["dataset"],
         parent_version="",
         store_uri=store_uri,
         config_json=config_json,
-    )
+    ), "train")
     # Starts the evaluation history with the test score.
-    evaluation = evaluate(
+    evaluation = configure_task(evaluate(
         model_version=model.outputs["Output"],
         data=test_data.outputs["dataset"],
         batch_id=test_name,
         role="test",
         store_uri=store_uri,
         config_json=config_json,
-    )
+    ), "evaluate")
     # Makes the model production unless a better one already is.
-    promote(
+    configure_task(promote(
         challenger_version=model.outputs["Output"],
         champion_version="production",
         data=test_data.outputs["dataset"],
         batch_id=test_name,
         store_uri=store_uri,
         config_json=config_json,
-    ).after(evaluation)
+    ).after(evaluation), "promote")
