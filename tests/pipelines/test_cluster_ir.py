@@ -1,0 +1,194 @@
+"""The compiled pipelines carry the cluster settings of pipelines.cluster (IR tests, no cluster).
+
+Each pipeline is compiled afresh into ``tmp_path`` and checked; the committed YAML must equal
+that compilation, so what ``make upload`` sends and what is reviewed are the same.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from kfp import compiler
+
+from lifecycle.images import STAGES, image_tag
+from pipelines.cluster import RETRY, RETRY_STAGES
+from pipelines.monitoring import monitoring_pipeline
+from pipelines.training import training_pipeline
+
+REPO = Path(__file__).resolve().parents[2]
+PIPELINES = {"training": training_pipeline, "monitoring": monitoring_pipeline}
+NO_CACHE_REQUIRED = {"ingest", "evaluate", "detect_drift"}
+SECRET_ENV = [
+    {"secretKey": "accesskey", "envVar": "MINIO_ACCESS_KEY"},
+    {"secretKey": "secretkey", "envVar": "MINIO_SECRET_KEY"},
+]
+
+
+def compile_docs(name: str, directory: Path) -> tuple[dict[str, Any], dict[str, Any], str]:
+    path = directory / f"{name}_pipeline.yaml"
+    compiler.Compiler().compile(PIPELINES[name], str(path))
+    text = path.read_text()
+    spec, platform = yaml.safe_load_all(text)
+    return spec, platform, text
+
+
+@pytest.fixture(params=sorted(PIPELINES), scope="module")
+def compiled(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    return (request.param, *compile_docs(request.param, tmp_path_factory.mktemp(request.param)))
+
+
+def stage_of(component_name: str) -> str:
+    """``comp-detect-drift`` -> ``detect_drift``; ``comp-evaluate-2`` -> ``evaluate``."""
+    return re.sub(r"-\d+$", "", component_name.removeprefix("comp-")).replace("-", "_")
+
+
+def all_tasks(spec: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(dag owner, task name, task) for the root DAG and every sub-DAG (conditions)."""
+    yield from (("root", name, task) for name, task in spec["root"]["dag"]["tasks"].items())
+    for owner, component in spec["components"].items():
+        for name, task in component.get("dag", {}).get("tasks", {}).items():
+            yield owner, name, task
+
+
+def stage_tasks(spec: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for owner, name, task in all_tasks(spec):
+        component = spec["components"][task["componentRef"]["name"]]
+        if "executorLabel" in component:
+            yield owner, name, task
+
+
+def test_committed_yaml_is_the_current_compilation(compiled) -> None:
+    name, _, _, text = compiled
+    assert (REPO / "pipelines" / f"{name}_pipeline.yaml").read_text() == text, (
+        "stale: run `make compile` (python -m pipelines.compile)"
+    )
+
+
+def test_every_executor_reads_store_and_credentials_from_kubernetes(compiled) -> None:
+    _, spec, platform, _ = compiled
+    executors = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    assert set(executors) == set(spec["deploymentSpec"]["executors"])
+    for label, config in executors.items():
+        (secret,) = config["secretAsEnv"]
+        assert secret["secretName"] == "mlpipeline-minio-artifact", label
+        assert secret["keyToEnv"] == SECRET_ENV, label
+        assert secret.get("optional", False) is False, label
+        (config_map,) = config["configMapAsEnv"]
+        assert config_map["configMapName"] == "lifecycle-store", label
+        assert config_map["keyToEnv"] == [{"configMapKey": "STORE", "envVar": "STORE"}], label
+        assert config["imagePullPolicy"] == "IfNotPresent", label
+
+
+def test_no_store_or_credentials_in_pipeline_parameters(compiled) -> None:
+    _, spec, _, _ = compiled
+    parameters = spec["root"]["inputDefinitions"]["parameters"]
+    assert parameters["store_uri"]["defaultValue"] == ""
+    assert not any(re.search(r"secret|access|password|minio", name, re.I) for name in parameters)
+    for container in (e["container"] for e in spec["deploymentSpec"]["executors"].values()):
+        assert "env" not in container, "credentials or STORE must not be literal container env"
+
+
+def test_no_credential_values_anywhere_in_the_yaml(compiled) -> None:
+    _, _, _, text = compiled
+    env_file = REPO / "manifests" / "overlays" / "kind" / "minio.env"
+    if env_file.exists():  # the real generated values, when this checkout has deployed
+        for line in env_file.read_text().splitlines():
+            value = line.partition("=")[2].strip()
+            if value:
+                assert value not in text
+    assert not re.search(r"\b[0-9a-fA-F]{16,}\b", text), "a hex token (generated keys are hex)"
+    for word in ("minioadmin", "minio123", "AWS_SECRET_ACCESS_KEY", "password"):
+        assert word not in text
+    assert text.count("MINIO_SECRET_KEY") == text.count("secretKey: secretkey")
+
+
+def test_caching_is_off_for_every_stage(compiled) -> None:
+    _, spec, _, _ = compiled
+    seen = set()
+    for owner, name, task in stage_tasks(spec):
+        stage = stage_of(task["componentRef"]["name"])
+        seen.add(stage)
+        assert not task.get("cachingOptions", {}).get("enableCache", False), f"{owner}/{name}"
+    assert {"ingest", "evaluate"} <= seen
+
+
+def test_caching_off_on_ingest_evaluate_and_detect_drift_tasks(tmp_path: Path) -> None:
+    spec, _, _ = compile_docs("monitoring", tmp_path)
+    by_stage: dict[str, list[dict[str, Any]]] = {}
+    for _, _, task in stage_tasks(spec):
+        by_stage.setdefault(stage_of(task["componentRef"]["name"]), []).append(task)
+    assert set(by_stage) >= NO_CACHE_REQUIRED
+    for stage in NO_CACHE_REQUIRED:
+        for task in by_stage[stage]:
+            assert task["cachingOptions"].get("enableCache", False) is False, stage
+
+
+def test_retry_policy_exactly_on_idempotent_io_stages(compiled) -> None:
+    _, spec, _, _ = compiled
+    for owner, name, task in stage_tasks(spec):
+        stage = stage_of(task["componentRef"]["name"])
+        if stage in RETRY_STAGES:
+            assert task["retryPolicy"] == {
+                "maxRetryCount": RETRY.num_retries,
+                "backoffDuration": RETRY.backoff_duration,
+                "backoffFactor": RETRY.backoff_factor,
+                "backoffMaxDuration": RETRY.backoff_max_duration,
+            }, f"{owner}/{name}"
+        else:
+            assert "retryPolicy" not in task, f"{owner}/{name}: {stage} must not be re-run"
+
+
+def test_retry_stages_are_the_io_stages() -> None:
+    assert {"validate", "ingest", "select_data"} == RETRY_STAGES
+    assert RETRY.num_retries >= 1
+
+
+def test_images_are_the_stage_tags(compiled) -> None:
+    _, spec, _, _ = compiled
+    for _, _, task in stage_tasks(spec):
+        component = spec["components"][task["componentRef"]["name"]]
+        stage = stage_of(task["componentRef"]["name"])
+        assert stage in STAGES
+        image = spec["deploymentSpec"]["executors"][component["executorLabel"]]["container"][
+            "image"
+        ]
+        assert image == image_tag(stage)
+
+
+def test_drift_branch_reads_the_drift_output_and_holds_the_retraining(tmp_path: Path) -> None:
+    spec, _, _ = compile_docs("monitoring", tmp_path)
+    root = spec["root"]["dag"]["tasks"]
+    (condition_name,) = [
+        n for n, t in root.items() if t["componentRef"]["name"].startswith("comp-condition")
+    ]
+    condition = root[condition_name]
+    assert condition["taskInfo"]["name"] == "drift-detected"
+    assert "detect-drift" in condition["dependentTasks"]
+    channel = condition["inputs"]["parameters"]["pipelinechannel--detect-drift-Output"]
+    assert channel["taskOutputParameter"] == {
+        "producerTask": "detect-drift",
+        "outputParameterKey": "Output",
+    }
+    assert condition["triggerPolicy"]["condition"] == (
+        "inputs.parameter_values['pipelinechannel--detect-drift-Output'] == true"
+    )
+    inside = spec["components"][condition["componentRef"]["name"]]["dag"]["tasks"]
+    assert {stage_of(t["componentRef"]["name"]) for t in inside.values()} == {
+        "select_data",
+        "train",
+        "evaluate",
+        "promote",
+    }
+    outside = {stage_of(t["componentRef"]["name"]) for n, t in root.items() if n != condition_name}
+    assert outside == {"validate", "ingest", "evaluate", "detect_drift"}
+
+
+def test_training_has_no_branch_and_every_stage_but_drift(tmp_path: Path) -> None:
+    spec, _, _ = compile_docs("training", tmp_path)
+    stages = {stage_of(t["componentRef"]["name"]) for _, _, t in all_tasks(spec)}
+    assert stages == {"validate", "ingest", "train", "evaluate", "promote"}
