@@ -42,6 +42,9 @@ from lifecycle.store import Store
 
 HOST_ENV = "KFP_HOST"
 DEFAULT_HOST = "http://localhost:8888"
+# Where the links the client prints point: the UI (`make ui`), not the API.
+UI_HOST_ENV = "KFP_UI_HOST"
+DEFAULT_UI_HOST = "http://localhost:8080"
 SERVICE_ACCOUNT = "lifecycle-runner"
 DEFAULT_EXPERIMENT = "lifecycle"
 # KFP's cron has 6 fields, seconds first: daily at 02:00:00 (the scheduler's clock, UTC).
@@ -171,14 +174,20 @@ def course_params(
 
 
 def make_client(host: str | None = None) -> Any:
-    """A :class:`kfp.Client` for ``host``, else ``$KFP_HOST``, else ``http://localhost:8888``."""
+    """A :class:`kfp.Client` for ``host``, else ``$KFP_HOST``, else ``http://localhost:8888``.
+
+    The run and pipeline links it prints go to ``$KFP_UI_HOST``, else ``http://localhost:8080``.
+    """
     import kfp
 
     with warnings.catch_warnings():
         warnings.filterwarnings(
             "ignore", message="This client only works with", category=FutureWarning
         )
-        return kfp.Client(host=host or os.environ.get(HOST_ENV) or DEFAULT_HOST)
+        return kfp.Client(
+            host=host or os.environ.get(HOST_ENV) or DEFAULT_HOST,
+            ui_host=os.environ.get(UI_HOST_ENV) or DEFAULT_UI_HOST,
+        )
 
 
 def _pages(list_page: Any, items: str, **kwargs: Any) -> Iterator[Any]:

@@ -43,6 +43,8 @@ def kfp() -> Iterator[FakeKfp]:
 @pytest.fixture
 def client(kfp: FakeKfp, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("KFP_HOST", kfp.url)
+    for name in ("KFP_UI_HOST", "KF_PIPELINES_UI_ENDPOINT"):
+        monkeypatch.delenv(name, raising=False)
     return make_client()
 
 
@@ -59,10 +61,18 @@ def test_client_host_comes_from_kfp_host(kfp: FakeKfp, client) -> None:
 
 def test_default_host_is_the_api_port_forward(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("KFP_HOST", raising=False)
+    monkeypatch.delenv("KFP_UI_HOST", raising=False)
     seen = {}
-    monkeypatch.setattr("kfp.Client", lambda host: seen.setdefault("host", host))
+    monkeypatch.setattr("kfp.Client", lambda **kwargs: seen.update(kwargs))
     make_client()
-    assert seen["host"] == "http://localhost:8888"
+    assert seen == {"host": "http://localhost:8888", "ui_host": "http://localhost:8080"}
+
+
+def test_printed_links_point_at_the_ui(
+    kfp: FakeKfp, client, capsys: pytest.CaptureFixture[str]
+) -> None:
+    submit(client, "training", course_params("training"))
+    assert "Run details: http://localhost:8080/#/runs/details/run-" in capsys.readouterr().out
 
 
 # -- upload ----------------------------------------------------------------------------------
