@@ -17,6 +17,7 @@ from lifecycle.history import evaluation_log, now_stamp
 from lifecycle.registry import ModelRegistry
 from lifecycle.store import Store, validate_name
 from lifecycle.tables import to_parquet_bytes
+from lifecycle.tracking import log_evaluation
 
 # Names as in the course's evaluation history.
 RMSE, R2, MAE = "RMSE", "r2", "MAE"
@@ -94,4 +95,5 @@ def evaluate(
         }
         for metric, score in metrics.items()
     )
+    log_evaluation(config.model.name, version, batch, dataset_key, role, metrics)  # MLflow, if set
     return Evaluation(config.model.name, version, batch, dataset_key, stamp, metrics)

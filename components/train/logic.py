@@ -17,6 +17,7 @@ from lifecycle.datasets import dataset_ref, read_dataset
 from lifecycle.errors import InvalidInputError
 from lifecycle.registry import ModelRegistry, ModelVersion
 from lifecycle.store import Store
+from lifecycle.tracking import log_training
 
 
 def build_estimator(model: ModelConfig, schema: SchemaConfig) -> Any:
@@ -133,4 +134,5 @@ def train(
         test_dataset=test_key,
         description=description,
     )
+    log_training(model)  # to MLflow when MLFLOW_TRACKING_URI is set; never fails the stage
     return model, description
