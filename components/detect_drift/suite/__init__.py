@@ -1,0 +1,76 @@
+"""The data-drift suite: pure, typed, column-at-a-time tests against a stored reference profile.
+
+No ``kfp`` import: the detect-drift component, the CLI (``lifecycle data-drift``) and the
+benchmark all call these functions.
+"""
+
+from components.detect_drift.suite.categorical import (
+    align_counts,
+    chi2_test,
+    jensenshannon_test,
+    psi_categorical,
+)
+from components.detect_drift.suite.columns import (
+    ColumnSource,
+    FrameColumns,
+    ParquetColumns,
+    TableColumns,
+    WithColumns,
+    category_counts,
+    infer_kind,
+    numeric_values,
+    open_columns,
+)
+from components.detect_drift.suite.numeric import (
+    TestOutcome,
+    ks_p_value,
+    ks_statistic,
+    ks_test,
+    psi,
+    psi_numeric,
+    quantile_edges,
+    sorted_finite,
+    wasserstein_distance_sorted,
+    wasserstein_test,
+)
+from components.detect_drift.suite.profile import (
+    ReferenceProfile,
+    profile_bytes,
+    read_profile,
+    write_profile,
+)
+from components.detect_drift.suite.run import ColumnResult, SuiteResult, SuiteSettings, run_suite
+
+__all__ = [
+    "ColumnResult",
+    "ColumnSource",
+    "FrameColumns",
+    "ParquetColumns",
+    "ReferenceProfile",
+    "SuiteResult",
+    "SuiteSettings",
+    "TableColumns",
+    "TestOutcome",
+    "WithColumns",
+    "align_counts",
+    "category_counts",
+    "chi2_test",
+    "infer_kind",
+    "jensenshannon_test",
+    "ks_p_value",
+    "ks_statistic",
+    "ks_test",
+    "numeric_values",
+    "open_columns",
+    "profile_bytes",
+    "psi",
+    "psi_categorical",
+    "psi_numeric",
+    "quantile_edges",
+    "read_profile",
+    "run_suite",
+    "sorted_finite",
+    "wasserstein_distance_sorted",
+    "wasserstein_test",
+    "write_profile",
+]

@@ -1,0 +1,152 @@
+"""Column-at-a-time access to a table, so that peak memory is one column, not the table.
+
+A :class:`ColumnSource` hands out one column as a pyarrow ``ChunkedArray``; Parquet
+sources read just that column from the file (string columns straight into dictionary
+arrays, so category counts never build Python strings per row).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Literal, Protocol
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+Kind = Literal["numeric", "categorical"]
+NULL_CATEGORY = "null"
+
+
+class ColumnSource(Protocol):
+    """A table whose columns are read one at a time."""
+
+    @property
+    def names(self) -> list[str]: ...
+
+    def column(self, name: str) -> pa.ChunkedArray: ...
+
+
+class ParquetColumns:
+    """A Parquet file (path or bytes): each column read on its own; strings as dictionaries."""
+
+    def __init__(self, source: str | Path | bytes):
+        def handle():
+            return pa.BufferReader(source) if isinstance(source, bytes) else str(source)
+
+        schema = pq.ParquetFile(handle()).schema_arrow
+        strings = [
+            f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+        ]
+        self._file = pq.ParquetFile(handle(), read_dictionary=strings or None)
+        self.names = list(schema.names)
+        self.num_rows = self._file.metadata.num_rows
+
+    def column(self, name: str) -> pa.ChunkedArray:
+        if name not in self.names:
+            raise KeyError(name)
+        return self._file.read(columns=[name], use_threads=False).column(0)
+
+
+class TableColumns:
+    """An in-memory pyarrow table."""
+
+    def __init__(self, table: pa.Table):
+        self._table = table
+        self.names = list(table.column_names)
+
+    def column(self, name: str) -> pa.ChunkedArray:
+        return self._table.column(name)
+
+
+class FrameColumns:
+    """A pandas DataFrame, each column converted to arrow only when asked for."""
+
+    def __init__(self, frame, extra: Mapping[str, np.ndarray] | None = None):
+        self._frame = frame
+        self._extra = dict(extra or {})
+        self.names = [str(c) for c in frame.columns] + list(self._extra)
+
+    def column(self, name: str) -> pa.ChunkedArray:
+        if name in self._extra:
+            return pa.chunked_array([pa.array(self._extra[name])])
+        return pa.chunked_array([pa.Array.from_pandas(self._frame[name])])
+
+
+class WithColumns:
+    """Another source plus extra in-memory columns (e.g. a model's predictions)."""
+
+    def __init__(
+        self, source: ColumnSource, extra: Mapping[str, Callable[[], np.ndarray] | np.ndarray]
+    ):
+        self._source = source
+        self._extra = dict(extra)
+        self.names = list(source.names) + [name for name in self._extra if name not in source.names]
+
+    def column(self, name: str) -> pa.ChunkedArray:
+        if name in self._extra:
+            value = self._extra[name]
+            return pa.chunked_array([pa.array(value() if callable(value) else value)])
+        return self._source.column(name)
+
+
+def open_columns(path: str | Path) -> ColumnSource:
+    """A CSV or Parquet file as a column source (CSV parsed whole by pyarrow; Parquet by column)."""
+    path = Path(path)
+    if path.suffix.lower() in (".parquet", ".pq"):
+        return ParquetColumns(path)
+    return TableColumns(pacsv.read_csv(path))
+
+
+def infer_kind(column: pa.ChunkedArray) -> Kind:
+    """Numbers (not booleans) are numeric; anything else is categorical."""
+    kind = column.type.value_type if pa.types.is_dictionary(column.type) else column.type
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+        return "numeric"
+    return "categorical"
+
+
+def numeric_values(column: pa.ChunkedArray) -> np.ndarray:
+    """A numeric column as float64 (nulls become NaN), zero-copy when it already is one."""
+    array = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+    if pa.types.is_dictionary(array.type):
+        array = array.dictionary_decode()
+    if not pa.types.is_float64(array.type):
+        array = pc.cast(array, pa.float64())
+    return array.to_numpy(zero_copy_only=False)
+
+
+def _chunk_counts(chunk: pa.Array) -> Iterator[tuple[str, int]]:
+    if pa.types.is_dictionary(chunk.type):
+        codes = chunk.indices
+        valid = codes.drop_null().to_numpy()
+        counts = np.bincount(valid, minlength=len(chunk.dictionary))
+        names = pc.cast(chunk.dictionary, pa.string()).to_pylist()
+        yield from (
+            (name, int(count)) for name, count in zip(names, counts.tolist(), strict=True) if count
+        )
+        if chunk.null_count:
+            yield NULL_CATEGORY, chunk.null_count
+        return
+    counted = pc.value_counts(chunk)
+    values = counted.field("values")
+    names = (
+        pc.cast(values, pa.string()).to_pylist()
+        if not pa.types.is_null(values.type)
+        else [None] * len(values)
+    )
+    for name, count in zip(names, counted.field("counts").to_pylist(), strict=True):
+        yield (NULL_CATEGORY if name is None else name), int(count)
+
+
+def category_counts(column: pa.ChunkedArray) -> tuple[list[str], np.ndarray]:
+    """Each category (as text; nulls as ``"null"``) and how often it occurs, sorted by name."""
+    totals: dict[str, int] = {}
+    for chunk in column.chunks:
+        for name, count in _chunk_counts(chunk):
+            totals[name] = totals.get(name, 0) + count
+    names = sorted(totals)
+    return names, np.array([totals[name] for name in names], dtype=np.int64)

@@ -1,0 +1,229 @@
+"""Drift tests of a numeric column against a reference sorted once, at training time.
+
+Every test takes the reference *sorted* (from the profile) and the current values
+*sorted* (sorted once per column per run, then shared by the tests), so no test ever
+sorts the reference again. Each returns a :class:`TestOutcome`
+``(statistic, p_value or None, drifted)`` with its threshold as an explicit argument.
+
+Missing values (NaN) must be dropped by the caller (:func:`sorted_finite` does it).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+from scipy.stats import distributions
+
+# scipy's own exact two-sample KS distribution (Hodges / Gnedenko-Korolyuk lattice-path
+# counts), called with the statistic we compute, so that p-values are scipy's bit for bit.
+from scipy.stats._stats_py import _attempt_exact_2kssamp
+
+# As scipy.stats.ks_2samp(method="auto"): exact when both samples are at most this large.
+KS_MAX_EXACT_N = 10_000
+# As evidently's PSI: empty bins count as this share, so the logarithm stays finite.
+PSI_EMPTY_SHARE = 1e-4
+# As evidently's normalised Wasserstein distance: the reference std is floored at this.
+WASSERSTEIN_MIN_STD = 1e-3
+
+
+class TestOutcome(NamedTuple):
+    """One test of one column: its statistic, its p-value (None for distances), the decision."""
+
+    statistic: float
+    p_value: float | None
+    drifted: bool
+
+
+def sorted_finite(values: np.ndarray) -> np.ndarray:
+    """``values`` as float64, NaN dropped, sorted (a new array)."""
+    values = np.asarray(values, dtype=np.float64)
+    if np.isnan(values).any():
+        values = values[~np.isnan(values)]
+    return np.sort(values)
+
+
+# Current values per block of the rank search: a block and the reference slice it spans
+# stay in cache, which makes the search several times faster than one ``searchsorted`` call.
+RANK_BLOCK = 4096
+
+
+class Ranks(NamedTuple):
+    """Where each sorted current value falls in the sorted reference."""
+
+    right: np.ndarray  # reference values <= each current value
+    left: np.ndarray  # reference values < each current value (the same array when no ties)
+
+
+def ranks(reference: np.ndarray, current: np.ndarray) -> Ranks:
+    """Ranks of sorted ``current`` in sorted ``reference``: a merge, block by block.
+
+    ``searchsorted`` of a million sorted keys into a million values bisects the whole
+    reference for each key and misses the cache at every step; a block of sorted current
+    values only spans a short slice of the reference, found by two bisections, and
+    searching that slice stays in cache. Ties with the reference (found by comparing each
+    value with the reference value just below it) get their left rank separately.
+    """
+    m = current.shape[0]
+    right = np.empty(m, dtype=np.int64)
+    starts = np.arange(0, m, RANK_BLOCK)
+    stops = np.minimum(starts + RANK_BLOCK, m)
+    lows = np.searchsorted(reference, current[starts], side="left")
+    highs = np.searchsorted(reference, current[stops - 1], side="right")
+    for start, stop, low, high in zip(
+        starts.tolist(), stops.tolist(), lows.tolist(), highs.tolist(), strict=True
+    ):
+        block = right[start:stop]
+        block[:] = np.searchsorted(reference[low:high], current[start:stop], side="right")
+        block += low
+    below = reference[np.maximum(right - 1, 0)]
+    ties = np.flatnonzero((below == current) & (right > 0))
+    if ties.size == 0:
+        return Ranks(right, right)
+    left = right.copy()
+    left[ties] = np.searchsorted(reference, current[ties], side="left")
+    return Ranks(right, left)
+
+
+def ks_statistic(reference: np.ndarray, current: np.ndarray) -> float:
+    """The two-sample Kolmogorov–Smirnov statistic sup|F_ref - F_cur|, exactly as scipy's.
+
+    Args:
+        reference: sorted reference values (no NaN).
+        current: sorted current values (no NaN).
+
+    The supremum is attained just before a current value (F_ref - F_cur at its largest: the
+    reference count below it, the current count below it) or at a current value (F_cur -
+    F_ref at its largest). Both are differences ``a/n - b/m`` of the same integers scipy's
+    ``ks_2samp`` subtracts, computed the same way, so the statistic is equal bit for bit.
+    """
+    n, m = reference.shape[0], current.shape[0]
+    if n == 0 or m == 0:
+        raise ValueError("the KS test needs at least one value on each side")
+    return ks_statistic_from_ranks(ranks(reference, current), n, m)
+
+
+def ks_statistic_from_ranks(where: Ranks, n: int, m: int) -> float:
+    """:func:`ks_statistic` from the ranks of the sorted current values in the reference."""
+    steps = np.arange(m, dtype=np.float64)
+    # F_ref(c_k^-) - F_cur(c_k^-): reference values below c_k over n, minus k/m.
+    below = where.left / n
+    below -= steps / m
+    d_plus = float(np.max(below))
+    # F_cur(c_k) - F_ref(c_k): (k+1)/m, minus reference values <= c_k over n.
+    steps += 1.0
+    steps /= m
+    steps -= where.right / n
+    d_minus = min(max(float(np.max(steps)), 0.0), 1.0)
+    return d_minus if d_minus > d_plus else d_plus
+
+
+def ks_p_value(statistic: float, n: int, m: int) -> tuple[float, float]:
+    """scipy's two-sided ``ks_2samp`` p-value (method "auto") for sizes ``n`` and ``m``.
+
+    Returns:
+        (statistic, p-value): the exact method rounds the statistic to a multiple of
+        1/lcm(n, m) as scipy does, and scipy reports that rounded value.
+    """
+    if max(n, m) <= KS_MAX_EXACT_N:
+        success, rounded, p = _attempt_exact_2kssamp(n, m, math.gcd(n, m), statistic, "two-sided")
+        if success:
+            return float(rounded), float(np.clip(p, 0.0, 1.0))
+        statistic = rounded
+    large, small = sorted([float(n), float(m)], reverse=True)
+    effective = large * small / (large + small)
+    p = distributions.kstwo.sf(statistic, np.round(effective))
+    return float(statistic), float(np.clip(p, 0.0, 1.0))
+
+
+def ks_test(reference: np.ndarray, current: np.ndarray, alpha: float) -> TestOutcome:
+    """Two-sample KS test of sorted samples; drifted when the p-value is below ``alpha``."""
+    statistic, p = ks_p_value(
+        ks_statistic(reference, current), reference.shape[0], current.shape[0]
+    )
+    return TestOutcome(statistic, p, bool(p < alpha))
+
+
+def quantile_edges(reference: np.ndarray, bins: int) -> np.ndarray:
+    """Inner edges of ``bins`` reference-quantile bins (numpy's linear quantiles), deduplicated.
+
+    The bins are (-inf, e1], (e1, e2], …, (e_last, inf): every value falls in one.
+    """
+    if bins < 2 or reference.shape[0] == 0:
+        return np.empty(0)
+    q = np.linspace(0.0, 1.0, bins + 1)[1:-1]
+    h = (reference.shape[0] - 1) * q
+    low = np.floor(h).astype(np.int64)
+    high = np.minimum(low + 1, reference.shape[0] - 1)
+    edges = reference[low] + (h - low) * (reference[high] - reference[low])
+    return np.unique(edges)
+
+
+def bin_shares(sorted_values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Share of sorted values in each bin (-inf, e1], (e1, e2], …, (e_last, inf)."""
+    cuts = np.searchsorted(sorted_values, edges, side="right")
+    counts = np.diff(np.concatenate(([0], cuts, [sorted_values.shape[0]])))
+    return counts / max(sorted_values.shape[0], 1)
+
+
+def psi(reference_shares: np.ndarray, current_shares: np.ndarray, threshold: float) -> TestOutcome:
+    """Population stability index sum((c - r)·ln(c / r)); drifted when >= ``threshold``.
+
+    Empty bins count as a share of 1e-4 on either side (as evidently does).
+    """
+    r = np.where(reference_shares == 0, PSI_EMPTY_SHARE, reference_shares)
+    c = np.where(current_shares == 0, PSI_EMPTY_SHARE, current_shares)
+    value = float(np.sum((c - r) * np.log(c / r)))
+    return TestOutcome(value, None, bool(value >= threshold))
+
+
+def psi_numeric(
+    reference_shares: np.ndarray, edges: np.ndarray, current: np.ndarray, threshold: float
+) -> TestOutcome:
+    """PSI of sorted ``current`` on the reference's quantile bins (``edges``, shares)."""
+    return psi(reference_shares, bin_shares(current, edges), threshold)
+
+
+def wasserstein_distance_sorted(reference: np.ndarray, current: np.ndarray) -> float:
+    """The 1-Wasserstein distance ∫|F_ref - F_cur| of two sorted samples (scipy's value).
+
+    The merged order is built without sorting: a current value's position is its index
+    plus the reference values <= it; the reference values fill the other slots in order.
+    """
+    n, m = reference.shape[0], current.shape[0]
+    if n == 0 or m == 0:
+        raise ValueError("the Wasserstein distance needs at least one value on each side")
+    return wasserstein_from_ranks(reference, current, ranks(reference, current))
+
+
+def wasserstein_from_ranks(reference: np.ndarray, current: np.ndarray, where: Ranks) -> float:
+    """:func:`wasserstein_distance_sorted` from the ranks of ``current`` in ``reference``."""
+    n, m = reference.shape[0], current.shape[0]
+    slots = where.right + np.arange(m)
+    is_current = np.zeros(n + m, dtype=bool)
+    is_current[slots] = True
+    merged = np.empty(n + m)
+    merged[slots] = current
+    merged[~is_current] = reference
+    current_counts = np.cumsum(is_current[:-1], dtype=np.int64)
+    reference_cdf = np.arange(1, n + m, dtype=np.int64)
+    reference_cdf -= current_counts
+    gap = reference_cdf / n
+    gap -= current_counts / m
+    np.abs(gap, out=gap)
+    return float(np.dot(gap, np.diff(merged)))
+
+
+def wasserstein_test(
+    reference: np.ndarray, current: np.ndarray, reference_std: float, threshold: float
+) -> TestOutcome:
+    """Wasserstein distance divided by the reference's std (floored at 1e-3, as evidently).
+
+    The normalisation makes the threshold unit-free: 0.1 means the mass moved a tenth of
+    a reference standard deviation on average. Drifted when >= ``threshold``.
+    """
+    value = wasserstein_distance_sorted(reference, current) / max(
+        reference_std, WASSERSTEIN_MIN_STD
+    )
+    return TestOutcome(value, None, bool(value >= threshold))

@@ -1,0 +1,257 @@
+"""The suite over a whole table: every column against the profile, then the dataset decision.
+
+Columns are read and tested one at a time; a numeric column is sorted once and its
+ranks in the reference are found once, then shared by KS and Wasserstein.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from components.detect_drift.suite.categorical import (
+    align_counts,
+    chi2_test,
+    jensenshannon_test,
+    psi_categorical,
+)
+from components.detect_drift.suite.columns import ColumnSource, category_counts, numeric_values
+from components.detect_drift.suite.numeric import (
+    WASSERSTEIN_MIN_STD,
+    TestOutcome,
+    ks_p_value,
+    ks_statistic_from_ranks,
+    psi_numeric,
+    ranks,
+    sorted_finite,
+    wasserstein_from_ranks,
+)
+from components.detect_drift.suite.profile import ReferenceProfile
+
+Test = Literal["ks", "psi", "wasserstein", "chi2", "jensenshannon"]
+NUMERIC_TESTS: tuple[Test, ...] = ("ks", "psi", "wasserstein")
+CATEGORICAL_TESTS: tuple[Test, ...] = ("chi2", "jensenshannon", "psi")
+HISTOGRAM_BINS = 30
+MAX_PLOTTED_CATEGORIES = 20
+
+
+@dataclass(frozen=True)
+class SuiteSettings:
+    """Which tests run and their thresholds (p-value tests: drift when p < alpha; distances:
+    drift when value >= threshold), and how columns add up to a dataset decision."""
+
+    tests: tuple[Test, ...] = ("ks", "psi", "wasserstein", "chi2", "jensenshannon")
+    ks_alpha: float = 0.05
+    chi2_alpha: float = 0.05
+    psi_threshold: float = 0.1
+    psi_bins: int = 10
+    wasserstein_threshold: float = 0.1
+    jensenshannon_threshold: float = 0.1
+    # The test whose decision is the column's decision (it runs even if not in ``tests``).
+    numeric_decision: Literal["ks", "psi", "wasserstein"] = "ks"
+    categorical_decision: Literal["chi2", "jensenshannon", "psi"] = "chi2"
+    # The dataset drifts when the share of drifted columns is above this.
+    drift_share: float = 0.5
+
+    @classmethod
+    def from_config(cls, drift: Any) -> SuiteSettings:
+        """From a :class:`lifecycle.config.DriftConfig` (its ``p_value`` is both alphas)."""
+        return cls(
+            tests=tuple(drift.suite_tests),
+            ks_alpha=drift.p_value,
+            chi2_alpha=drift.p_value,
+            psi_threshold=drift.psi_threshold,
+            psi_bins=drift.psi_bins,
+            wasserstein_threshold=drift.wasserstein_threshold,
+            jensenshannon_threshold=drift.jensenshannon_threshold,
+            numeric_decision=drift.numeric_decision,
+            categorical_decision=drift.categorical_decision,
+            drift_share=drift.drift_share,
+        )
+
+
+@dataclass(frozen=True)
+class ColumnResult:
+    """Every test of one column, and its decision (the decision test's)."""
+
+    name: str
+    kind: str
+    role: str
+    tests: dict[str, TestOutcome]
+    drifted: bool
+    reference_rows: int
+    current_rows: int
+    # For plots, filled for drifted columns: numeric {"edges", "reference", "current"} counts
+    # on shared bins; categorical {"categories", "reference", "current"} counts.
+    distribution: dict[str, list] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SuiteResult:
+    """All columns' results and the dataset-level decision."""
+
+    columns: list[ColumnResult]
+    drifted_share: float
+    drift_share: float
+    dataset_drift: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: each test as {statistic, p_value, drifted}."""
+        data = asdict(self)
+        for column in data["columns"]:
+            column["tests"] = {
+                name: {"statistic": outcome[0], "p_value": outcome[1], "drifted": outcome[2]}
+                for name, outcome in column["tests"].items()
+            }
+        return data
+
+
+def _numeric_distribution(reference: np.ndarray, current: np.ndarray) -> dict[str, list]:
+    low = min(reference[0], current[0])
+    high = max(reference[-1], current[-1])
+    edges = (
+        np.linspace(low, high, HISTOGRAM_BINS + 1)
+        if high > low
+        else np.array([low - 0.5, low + 0.5])
+    )
+
+    def counts(values: np.ndarray) -> list[int]:
+        return np.diff(
+            np.searchsorted(values, edges[1:-1], side="right"), prepend=0, append=values.size
+        ).tolist()
+
+    return {"edges": edges.tolist(), "reference": counts(reference), "current": counts(current)}
+
+
+def test_numeric(
+    reference: np.ndarray,
+    std: float,
+    edges: np.ndarray,
+    shares: np.ndarray,
+    current: np.ndarray,
+    settings: SuiteSettings,
+    tests: tuple[Test, ...],
+) -> dict[str, TestOutcome]:
+    """The numeric tests of sorted ``current`` against a sorted reference."""
+    results: dict[str, TestOutcome] = {}
+    n, m = reference.shape[0], current.shape[0]
+    where = ranks(reference, current) if {"ks", "wasserstein"} & set(tests) else None
+    if "ks" in tests:
+        statistic, p = ks_p_value(ks_statistic_from_ranks(where, n, m), n, m)
+        results["ks"] = TestOutcome(statistic, p, bool(p < settings.ks_alpha))
+    if "psi" in tests:
+        results["psi"] = psi_numeric(shares, edges, current, settings.psi_threshold)
+    if "wasserstein" in tests:
+        value = wasserstein_from_ranks(reference, current, where) / max(std, WASSERSTEIN_MIN_STD)
+        results["wasserstein"] = TestOutcome(
+            value, None, bool(value >= settings.wasserstein_threshold)
+        )
+    return results
+
+
+def test_categorical(
+    categories: list[str],
+    counts: np.ndarray,
+    current_categories: list[str],
+    current_counts: np.ndarray,
+    settings: SuiteSettings,
+    tests: tuple[Test, ...],
+) -> tuple[dict[str, TestOutcome], tuple[list[str], np.ndarray, np.ndarray]]:
+    """The categorical tests of the current counts against the reference counts."""
+    aligned = align_counts(categories, counts, current_categories, current_counts)
+    _, reference, current = aligned
+    results: dict[str, TestOutcome] = {}
+    if "chi2" in tests:
+        results["chi2"] = chi2_test(reference, current, settings.chi2_alpha)
+    if "jensenshannon" in tests:
+        results["jensenshannon"] = jensenshannon_test(
+            reference, current, settings.jensenshannon_threshold
+        )
+    if "psi" in tests:
+        results["psi"] = psi_categorical(reference, current, settings.psi_threshold)
+    return results, aligned
+
+
+def run_suite(
+    profile: ReferenceProfile,
+    current: ColumnSource,
+    settings: SuiteSettings = SuiteSettings(),
+    columns: list[str] | None = None,
+    distributions: bool = True,
+) -> SuiteResult:
+    """Test each profiled column (or ``columns``) of ``current``, one column at a time.
+
+    Args:
+        profile: the reference profile.
+        current: the new batch.
+        settings: tests and thresholds.
+        columns: which profiled columns (default: all that ``current`` has).
+        distributions: keep plot data for drifted columns.
+
+    Raises:
+        ValueError: a column is missing from ``current`` or has no values on one side.
+    """
+    names = columns if columns is not None else [c for c in profile.columns if c in current.names]
+    results = []
+    for name in names:
+        info = profile.columns[name]
+        if name not in current.names:
+            raise ValueError(
+                f"column {name!r} is in the reference profile but not in the current data"
+            )
+        if info.kind == "numeric":
+            tests = tuple(t for t in settings.tests if t in NUMERIC_TESTS)
+            tests += (settings.numeric_decision,) if settings.numeric_decision not in tests else ()
+            reference = profile.numeric(name, settings.psi_bins)
+            values = sorted_finite(numeric_values(current.column(name)))
+            if reference.sorted.size == 0 or values.size == 0:
+                side = "current data" if reference.sorted.size else "reference"
+                raise ValueError(f"column {name!r} has no values in the {side}")
+            outcomes = test_numeric(
+                reference.sorted,
+                reference.std,
+                reference.edges,
+                reference.shares,
+                values,
+                settings,
+                tests,
+            )
+            drifted = outcomes[settings.numeric_decision].drifted
+            plot = (
+                _numeric_distribution(reference.sorted, values) if drifted and distributions else {}
+            )
+            rows = (reference.sorted.size, values.size)
+        else:
+            tests = tuple(t for t in settings.tests if t in CATEGORICAL_TESTS)
+            tests += (
+                (settings.categorical_decision,)
+                if settings.categorical_decision not in tests
+                else ()
+            )
+            reference = profile.categorical(name)
+            current_categories, current_counts = category_counts(current.column(name))
+            outcomes, (categories, ref_counts, cur_counts) = test_categorical(
+                reference.categories,
+                reference.counts,
+                current_categories,
+                current_counts,
+                settings,
+                tests,
+            )
+            drifted = outcomes[settings.categorical_decision].drifted
+            plot = {}
+            if drifted and distributions:
+                top = np.argsort(-(ref_counts + cur_counts), kind="stable")[:MAX_PLOTTED_CATEGORIES]
+                plot = {
+                    "categories": [categories[i] for i in top],
+                    "reference": ref_counts[top].tolist(),
+                    "current": cur_counts[top].tolist(),
+                }
+            rows = (int(reference.counts.sum()), int(current_counts.sum()))
+        results.append(
+            ColumnResult(name, info.kind, info.role, outcomes, drifted, rows[0], rows[1], plot)
+        )
+    share = sum(r.drifted for r in results) / len(results) if results else 0.0
+    return SuiteResult(results, share, settings.drift_share, bool(share > settings.drift_share))
