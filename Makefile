@@ -28,7 +28,7 @@ install: $(VENV)/.installed ## Create .venv and install the project with its dev
 
 .PHONY: run
 run: install ## Run the scenario (SCENARIO=course|diabetes, STORE=dir or minio://HOST:PORT/BUCKET) on the KFP local runner
-	$(LIFECYCLE) scenario $(SCENARIO) $(if $(STORE),--store $(STORE))
+	$(LIFECYCLE) scenario $(SCENARIO) --reset $(if $(STORE),--store $(STORE))
 
 .PHONY: compile
 compile: install ## Write every component.yaml and the pipelines' YAML
