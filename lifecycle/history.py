@@ -2,8 +2,9 @@
 
 Each record is its own object, named by time and a random suffix, so concurrent
 appends never overwrite each other. After appending, the writer rebuilds the CSV
-view from every record and re-lists until the view matches the listing, so the
-last view written always holds every record (see :meth:`AppendLog.refresh_view`).
+view (one row per record) from every record and re-lists until the stored view holds
+as many rows as the listing has records, so the last view written always holds every
+record (see :meth:`AppendLog.refresh_view`).
 
 Records never change once written, so each store object keeps the records it has
 read or written in memory: a refresh lists the keys and fetches only the records it
@@ -16,7 +17,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
+import random
 import threading
+import time
 import uuid
 import weakref
 from collections.abc import Callable, Iterable
@@ -25,17 +29,32 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lifecycle import keys
+from lifecycle.errors import KeyNotFoundError, StoreError
 from lifecycle.store import Store
 
 Record = dict[str, Any]
 
-_MAX_VIEW_ROUNDS = 20
+VIEW_STATE = "_views"  # per view: its lock and its row count
+_VIEW_LEASE_SECONDS = 15.0
+_log = logging.getLogger(__name__)
 
 # store -> {key: record}: the records each store object has read or written. Keys hold a
 # time stamp and a random suffix and records are never rewritten, so entries stay valid;
 # an entry whose key is no longer listed (a cleared store) is simply never used.
 _RECORD_CACHE: weakref.WeakKeyDictionary[Store, dict[str, Record]] = weakref.WeakKeyDictionary()
 _CACHE_LOCK = threading.Lock()
+
+
+class _Token(threading.local):
+    """A lease token per thread: a lease is exclusive among threads of one process too."""
+
+    def get(self) -> str:
+        if not hasattr(self, "value"):
+            self.value = uuid.uuid4().hex
+        return self.value
+
+
+_LEASE_TOKEN = _Token()
 
 
 def _cache_of(store: Store) -> dict[str, Record]:
@@ -106,15 +125,106 @@ class AppendLog:
         writer.writerows(rows)
         return buffer.getvalue().encode()
 
+    @property
+    def _lease_key(self) -> str:
+        return f"{VIEW_STATE}/{self.view_key}.lock"
+
+    @property
+    def _rows_key(self) -> str:
+        return f"{VIEW_STATE}/{self.view_key}.rows"
+
+    def _view_rows(self) -> int:
+        """How many records the stored view holds (one row each), or -1 when it is absent."""
+        try:
+            text = self.store.get_bytes(self.view_key).decode()
+        except KeyNotFoundError:
+            return -1
+        return sum(1 for _ in csv.reader(io.StringIO(text))) - 1
+
+    def _rows_hint(self) -> int:
+        """A lower bound of the view's rows, from the small object written after the view."""
+        try:
+            return int(self.store.get_bytes(self._rows_key))
+        except (KeyNotFoundError, ValueError):
+            return -1
+
     def refresh_view(self) -> None:
-        """Rewrite the view until a fresh listing shows no record it lacks."""
+        """Make the stored view hold every record listed now; rewrite it only when it lags.
+
+        Views are written only under an exclusive lease (a ``put_if_absent`` lock object),
+        and only from a listing with more records than the view has rows, so every view
+        holds every record of the views before it. Records are only ever added, so once a
+        view has at least as many rows as a listing taken after our records were written,
+        it holds them all, and so does every later view: the last view written holds every
+        record whose writer has returned. Concurrent writers mostly find their records
+        already in a view the lease holder just wrote, and stop without writing.
+
+        Raises:
+            StoreError: the store failed, or the lease stayed taken past its expiry.
+        """
         listed = self.keys()
-        for _ in range(_MAX_VIEW_ROUNDS):
-            self.store.put_bytes(self.view_key, self.render_view(self._load(listed)))
-            relisted = self.keys()
-            if relisted == listed:
+        started = time.monotonic()
+        inspected = started
+        pause = 0.002
+        while True:
+            if self._rows_hint() >= len(listed):
                 return
-            listed = relisted
+            expires = self._take_lease(inspect=time.monotonic() - inspected > 1.0)
+            if expires is not None:
+                try:
+                    rows = self._view_rows()
+                    if rows < len(listed):
+                        # Fewer rows than our listing: the view came from an older listing,
+                        # a subset of ours, so writing ours keeps the views monotone.
+                        self.store.put_bytes(self.view_key, self.render_view(self._load(listed)))
+                        rows = len(listed)
+                    self.store.put_bytes(self._rows_key, str(rows).encode())
+                finally:
+                    self._release_lease(expires)
+                return
+            if time.monotonic() - inspected > 1.0:
+                inspected = time.monotonic()
+            if time.monotonic() - started > 3 * _VIEW_LEASE_SECONDS:
+                raise StoreError(
+                    f"cannot refresh {self.view_key} in store {self.store.uri}: its lock "
+                    f"{self._lease_key} stays taken; delete it if no writer is running"
+                )
+            time.sleep(pause * (1 + random.random()))  # noqa: S311 - jitter, not crypto
+            pause = min(pause * 2, 0.05)
+
+    def _take_lease(self, inspect: bool) -> float | None:
+        """Create the lock object and return its expiry, else None.
+
+        With ``inspect``, a taken lock is read: it is ours when our create's reply was lost
+        and retried, and it is broken when its holder overran the lease.
+        """
+        token = _LEASE_TOKEN.get()
+        expires = time.time() + _VIEW_LEASE_SECONDS
+        body = json.dumps({"token": token, "expires": expires})
+        if self.store.put_if_absent(self._lease_key, body.encode()):
+            return expires
+        if not inspect:
+            return None
+        try:
+            held = json.loads(self.store.get_bytes(self._lease_key))
+        except KeyNotFoundError:
+            return None  # just released: the next round retries
+        if held.get("token") == token:
+            return float(held["expires"])
+        if held.get("expires", 0) < time.time():
+            _log.warning("breaking the expired lock %s", self._lease_key)
+            self.store.delete(self._lease_key)
+        return None
+
+    def _release_lease(self, expires: float) -> None:
+        if time.time() > expires - 1:  # overran: the lock may have been broken and retaken
+            try:
+                held = json.loads(self.store.get_bytes(self._lease_key))
+            except KeyNotFoundError:
+                return
+            if held.get("token") != _LEASE_TOKEN.get():
+                return
+        self.store.delete(self._lease_key)
 
 
 def _evaluation_rows(records: list[Record]) -> tuple[list[str], list[list[Any]]]:
