@@ -158,6 +158,36 @@ def cmd_drift(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_data_drift(args: argparse.Namespace) -> int:
+    from components.detect_drift.suite import SuiteSettings, open_columns, run_suite
+    from components.detect_drift.suite.profile import profile_bytes, read_profile
+    from lifecycle.errors import InvalidInputError
+
+    try:
+        reference, current = open_columns(args.reference), open_columns(args.current)
+        profile = read_profile(profile_bytes(reference, psi_bins=_config(args).drift.psi_bins))
+        result = run_suite(profile, current, SuiteSettings.from_config(_config(args).drift), distributions=False)
+    except (OSError, ValueError) as exc:
+        raise InvalidInputError(f"data-drift: {exc}") from None
+    if args.json:
+        _print_json(result.to_dict())
+        return 0
+    rows = [["column", "kind", "test", "statistic", "p-value", "drifted"]]
+    for column in result.columns:
+        for test, (statistic, p_value, drifted) in column.tests.items():
+            p_text = "" if p_value is None else f"{p_value:.4g}"
+            rows.append([column.name, column.kind, test, f"{statistic:.6g}", p_text, "TRUE" if drifted else "FALSE"])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    drifted = sum(column.drifted for column in result.columns)
+    print(
+        f"\n{drifted} of {len(result.columns)} columns drifted (share {result.drifted_share:.3f}); "
+        f"dataset drift: {'TRUE' if result.dataset_drift else 'FALSE'} (share > {result.drift_share:g})"
+    )
+    return 0
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     from lifecycle import keys
     from lifecycle.registry import ModelRegistry
@@ -244,6 +274,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub = add("drift", cmd_drift, "the course's drift tests on an evaluation history CSV; prints JSON")
     sub.add_argument("--eval-history", required=True, help="CSV: time_stamp, version, batch, metric, score")
+    sub = add("data-drift", cmd_data_drift, "the drift suite on two CSV/Parquet files; per-column statistics")
+    sub.add_argument("--reference", required=True, help="reference file (CSV or Parquet)")
+    sub.add_argument("--current", required=True, help="current file (CSV or Parquet)")
+    sub.add_argument("--json", action="store_true", help="print JSON instead of a table")
     add("models", cmd_models, "list models, versions and the production alias")
     sub = add("export-views", cmd_export_views, "copy the course-format CSV views out of the store")
     sub.add_argument("--to", required=True, help="destination folder")

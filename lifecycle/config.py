@@ -17,7 +17,7 @@ from lifecycle.errors import InvalidInputError
 
 ColumnKind = Literal["numeric", "categorical"]
 HistoryTest = Literal["hard", "param", "iqr", "fixed", "worst"]
-DataTest = Literal["ks", "chi2"]
+DataTest = Literal["ks", "chi2", "psi", "wasserstein", "jensenshannon"]
 
 # Direction of each metric: True when a higher score is worse.
 METRIC_HIGHER_IS_WORSE: dict[str, bool] = {"RMSE": True, "MAE": True, "r2": False}
@@ -94,6 +94,18 @@ class DriftConfig(_Frozen):
     policy: Literal["any", "subset", "at_least"] = "any"
     subset: tuple[str, ...] = ()
     at_least: int = Field(default=1, ge=1)
+    # The drift suite (issue 6): statistics computed for every column of features, target and
+    # predictions and logged; only the tests in data_tests become flags (<test>_test_<column>).
+    suite_tests: tuple[DataTest, ...] = ("ks", "psi", "wasserstein", "chi2", "jensenshannon")
+    psi_threshold: float = Field(default=0.1, gt=0)
+    psi_bins: int = Field(default=10, ge=2)
+    wasserstein_threshold: float = Field(default=0.1, gt=0)  # distance / reference std
+    jensenshannon_threshold: float = Field(default=0.1, gt=0, le=1)
+    numeric_decision: Literal["ks", "psi", "wasserstein"] = "ks"
+    categorical_decision: Literal["chi2", "jensenshannon", "psi"] = "chi2"
+    drift_share: float = Field(default=0.5, ge=0, le=1)  # dataset drift: share of columns above
+    prediction_flags: bool = False  # the predictions' tests become flags too
+    dataset_flag: bool = False  # the dataset-level decision becomes the flag dataset_drift
 
     @field_validator("metrics")
     @classmethod

@@ -20,6 +20,7 @@ PRODUCTION_ALIAS = "production"
 DATA_FILE = "data.parquet"
 META_FILE = "meta.json"
 MODEL_FILE = "model.pkl"
+PROFILE_FILE = "profile.npz"
 
 
 def dataset_prefix(name: str) -> str:
@@ -41,6 +42,11 @@ def model_prefix(model_name: str) -> str:
 
 def model_version_prefix(model_name: str, version: str) -> str:
     return f"{model_prefix(model_name)}versions/{validate_name(version, 'model version')}/"
+
+
+def model_profile_key(model_name: str, version: str) -> str:
+    """The drift suite's reference profile of a model version's training data."""
+    return model_version_prefix(model_name, version) + PROFILE_FILE
 
 
 def model_claim_key(model_name: str, version: str) -> str:

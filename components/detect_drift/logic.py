@@ -21,7 +21,6 @@ from lifecycle.config import METRIC_HIGHER_IS_WORSE, DriftConfig, LifecycleConfi
 from lifecycle.datasets import read_dataset
 from lifecycle.errors import InvalidInputError
 from lifecycle.history import decision_log, drift_log, evaluation_log, now_stamp
-from lifecycle.registry import ModelRegistry
 from lifecycle.store import Store
 
 # Flag names as in the course's drift log: hard_test_RMSE, param_test_r2, …
@@ -71,6 +70,65 @@ def data_tests(
     return results
 
 
+def profile_tests(
+    store: Store, config: LifecycleConfig, version: str, batch_key: str
+) -> tuple[dict[str, bool], dict[str, dict[str, float]], dict[str, dict[str, list]]]:
+    """The drift suite: the batch (features, target, the model's predictions) against the
+    version's stored reference profile, one column at a time; the training data is not read.
+
+    Returns:
+        (flags of the tests in ``data_tests``, named ``<test>_test_<column>``; every test's
+        statistic, p-value and threshold; plot data of the drifted columns).
+
+    Raises:
+        InvalidInputError: a column has no values to test.
+    """
+    from components.detect_drift.suite import ParquetColumns, SuiteSettings, WithColumns, run_suite
+    from components.detect_drift.suite.reference import load_reference_profile, prediction_column
+    from components.evaluate.logic import predict
+    from lifecycle.datasets import dataset_ref
+
+    drift = config.drift
+    profile = load_reference_profile(store, config, version)
+    batch = ParquetColumns(store.get_bytes(dataset_ref(store, batch_key).key))
+
+    def predictions():
+        features = read_dataset(store, batch_key, config.schema.feature_names)
+        return predict(store, config, version, features)
+
+    current = WithColumns(batch, {prediction_column(config): predictions})
+    try:
+        result = run_suite(profile, current, SuiteSettings.from_config(drift))
+    except ValueError as exc:
+        raise InvalidInputError(f"drift suite on {batch_key}: {exc}") from None
+    thresholds = {
+        "ks": drift.p_value,
+        "chi2": drift.p_value,
+        "psi": drift.psi_threshold,
+        "wasserstein": drift.wasserstein_threshold,
+        "jensenshannon": drift.jensenshannon_threshold,
+    }
+    flags: dict[str, bool] = {}
+    statistics: dict[str, dict[str, float]] = {}
+    for column in result.columns:
+        for test, outcome in column.tests.items():
+            name = f"{test}_test_{column.name}"
+            statistics[name] = {"statistic": outcome.statistic, "threshold": thresholds[test]}
+            if outcome.p_value is not None:
+                statistics[name]["p_value"] = outcome.p_value
+            if test in drift.data_tests and (column.role != "prediction" or drift.prediction_flags):
+                flags[name] = outcome.drifted
+    statistics["dataset_drift"] = {
+        "share": result.drifted_share,
+        "threshold": result.drift_share,
+        "drifted": float(result.dataset_drift),
+    }
+    if drift.dataset_flag:
+        flags["dataset_drift"] = result.dataset_drift
+    distributions = {c.name: c.distribution for c in result.columns if c.distribution}
+    return flags, statistics, distributions
+
+
 def retraining_signal(flags: dict[str, bool], config: DriftConfig) -> bool:
     """Whether the flags call for a retrain under the configured policy."""
     if config.policy == "subset":
@@ -91,6 +149,8 @@ class DriftDecision:
     drift: bool
     statistics: dict[str, dict[str, float]] = field(default_factory=dict)
     previous_runs: int = 0
+    # Plot data of the drifted columns (reference vs current), for the HTML report.
+    distributions: dict[str, dict[str, list]] = field(default_factory=dict)
 
 
 def split_history(
@@ -145,18 +205,14 @@ def detect_drift(
         )
     flags = history_flags(previous, last, config.drift)
     statistics: dict[str, dict[str, float]] = {}
+    distributions: dict[str, dict[str, list]] = {}
     if config.drift.data_tests:
-        model = ModelRegistry(store, config.model.name).get(version)
-        columns = [column.name for column in config.schema.columns]
-        reference = pd.concat(
-            [read_dataset(store, key, columns) for key in model.training_keys], ignore_index=True
-        )
-        current = read_dataset(store, batch_key, columns)
-        for name, result in data_tests(reference, current, config.schema, config.drift).items():
-            flags[name] = result.drifted
-            statistics[name] = {"statistic": result.statistic, "p_value": result.p_value}
+        suite_flags, statistics, distributions = profile_tests(store, config, version, batch_key)
+        flags.update(suite_flags)
     drift = retraining_signal(flags, config.drift)
-    decision = DriftDecision(version, batch, now_stamp(), flags, drift, statistics, previous_runs)
+    decision = DriftDecision(
+        version, batch, now_stamp(), flags, drift, statistics, previous_runs, distributions
+    )
     decision_log(store).append(
         [
             {

@@ -11,6 +11,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
+from components.detect_drift.suite.reference import save_reference_profile
 from components.evaluate.logic import compute_metrics
 from lifecycle.config import LifecycleConfig, ModelConfig, SchemaConfig
 from lifecycle.datasets import dataset_ref, read_dataset
@@ -135,4 +136,6 @@ def train(
         description=description,
     )
     log_training(model)  # to MLflow when MLFLOW_TRACKING_URI is set; never fails the stage
+    # The drift suite's reference profile, so monitoring never re-reads the training data.
+    save_reference_profile(store, config, model.version, frame, estimator)
     return model, description

@@ -1,0 +1,76 @@
+"""The reference profile of a model version in the store: written at training, read by monitoring.
+
+Columns profiled: the schema's features and target, and the model's predictions on its
+own training data (column :data:`PREDICTION_COLUMN`), so a monitoring run compares the
+batch's predictions with the training-time ones without re-reading the training data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from components.detect_drift.suite.columns import FrameColumns, Kind
+from components.detect_drift.suite.profile import ReferenceProfile, profile_bytes, read_profile
+from lifecycle import keys
+from lifecycle.config import LifecycleConfig
+from lifecycle.errors import KeyNotFoundError
+from lifecycle.store import Store
+
+PREDICTION_COLUMN = "prediction"
+
+
+def prediction_column(config: LifecycleConfig) -> str:
+    """The predictions' column name: ``prediction`` unless the schema already uses it."""
+    names = {column.name for column in config.schema.columns}
+    name = PREDICTION_COLUMN
+    while name in names:
+        name += "_"
+    return name
+
+
+def profiled_columns(config: LifecycleConfig) -> tuple[dict[str, Kind], dict[str, str]]:
+    """Kinds and roles of the profiled columns: features, target, then predictions."""
+    kinds: dict[str, Kind] = {column.name: column.kind for column in config.schema.features}
+    roles = dict.fromkeys(kinds, "feature")
+    kinds[config.schema.target.name] = config.schema.target.kind
+    roles[config.schema.target.name] = "target"
+    kinds[prediction_column(config)] = "numeric"
+    roles[prediction_column(config)] = "prediction"
+    return kinds, roles
+
+
+def frame_profile_bytes(config: LifecycleConfig, frame: pd.DataFrame, estimator: Any) -> bytes:
+    """Profile a training frame and the fitted estimator's predictions on it."""
+    kinds, roles = profiled_columns(config)
+    predictions = estimator.predict(frame[config.schema.feature_names])
+    source = FrameColumns(frame, {prediction_column(config): predictions})
+    return profile_bytes(source, kinds, roles, config.drift.psi_bins)
+
+
+def save_reference_profile(
+    store: Store, config: LifecycleConfig, version: str, frame: pd.DataFrame, estimator: Any
+) -> str:
+    """Write the profile of ``version``'s training ``frame`` beside the model; returns its key."""
+    key = keys.model_profile_key(config.model.name, version)
+    store.put_bytes(key, frame_profile_bytes(config, frame, estimator))
+    return key
+
+
+def load_reference_profile(store: Store, config: LifecycleConfig, version: str) -> ReferenceProfile:
+    """The stored profile of ``version``; a model trained before profiles existed gets one
+    computed from its training data (and stored, so this happens once)."""
+    key = keys.model_profile_key(config.model.name, version)
+    try:
+        return read_profile(store.get_bytes(key))
+    except KeyNotFoundError:
+        pass
+    from lifecycle.datasets import read_dataset
+    from lifecycle.registry import ModelRegistry
+
+    estimator, model = ModelRegistry(store, config.model.name).load_artifact(version)
+    frame = pd.concat([read_dataset(store, k) for k in model.training_keys], ignore_index=True)
+    data = frame_profile_bytes(config, frame, estimator)
+    store.put_if_absent(key, data)
+    return read_profile(data)
