@@ -11,6 +11,8 @@ BASE_IMAGE ?= python:3.11-slim-bookworm
 # Built from Debian packages by `make base-image-offline` (debootstrap + docker import).
 OFFLINE_BASE_IMAGE ?= lifecycle-python-base:3.11-bookworm
 FORCE ?= 0
+# Extra `docker build` flags, e.g. DOCKER_BUILD_FLAGS=--no-cache in CI.
+DOCKER_BUILD_FLAGS ?=
 DIST ?= dist
 REQUIREMENTS_LOCK := $(DIST)/requirements.lock
 DOCKER_SCRIPTS := scripts/docker-up.sh scripts/docker-down.sh scripts/base-image-offline.sh
@@ -46,7 +48,7 @@ wheel: install ## Build dist/*.whl and dist/requirements.lock (runtime deps pinn
 .PHONY: base-image
 base-image: docker-up wheel ## Build the base image, tagged from lifecycle.images (here: BASE_IMAGE=lifecycle-python-base:3.11-bookworm)
 	@$(DOCKER) image inspect $(BASE_IMAGE) >/dev/null 2>&1 || echo "note: $(BASE_IMAGE) is not local and will be pulled; with no registry run 'make base-image-offline' and pass BASE_IMAGE=$(OFFLINE_BASE_IMAGE)"
-	$(DOCKER) build --network host --file images/base/Dockerfile \
+	$(DOCKER) build $(DOCKER_BUILD_FLAGS) --network host --file images/base/Dockerfile \
 		--build-arg BASE_IMAGE=$(BASE_IMAGE) \
 		--build-arg SOURCE=$(IMAGE_SOURCE) \
 		--build-arg VERSION=$(IMAGE_VERSION) \
