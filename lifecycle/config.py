@@ -193,7 +193,10 @@ def load_config(path: str | Path | None = None) -> LifecycleConfig:
     except OSError as exc:
         raise InvalidInputError(f"cannot read config file {path}: {exc.strerror}") from None
     except yaml.YAMLError as exc:
-        raise InvalidInputError(f"config file {path} is not valid YAML: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "unparsable"
+        raise InvalidInputError(f"config file {path} is not valid YAML: {problem}{where}") from None
     if data is not None and not isinstance(data, dict):
         raise InvalidInputError(f"config file {path} must hold a mapping at top level")
     return _parse(data, f"file {path}")

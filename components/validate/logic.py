@@ -29,6 +29,10 @@ def _delimiter_hint(frame: pd.DataFrame) -> str:
     return ""
 
 
+# Beyond this magnitude squared errors overflow float64 and RMSE becomes infinite.
+MAX_MAGNITUDE = 1e150
+
+
 def _numeric_column(values: pd.Series, spec: ColumnSpec, source: str) -> pd.Series:
     missing = values.isna()
     if missing.any():
@@ -46,6 +50,11 @@ def _numeric_column(values: pd.Series, spec: ColumnSpec, source: str) -> pd.Seri
     not_finite = ~np.isfinite(numbers.to_numpy())
     if not_finite.any():
         raise DataValidationError(source, spec.name, "infinite values", int(not_finite.sum()))
+    too_large = int((numbers.abs() > MAX_MAGNITUDE).sum())
+    if too_large:
+        raise DataValidationError(
+            source, spec.name, f"values beyond ±{MAX_MAGNITUDE:g} (their squares overflow)", too_large
+        )
     if spec.min is not None and (below := int((numbers < spec.min).sum())):
         raise DataValidationError(source, spec.name, f"values below the minimum {spec.min}", below)
     if spec.max is not None and (above := int((numbers > spec.max).sum())):

@@ -1,0 +1,128 @@
+"""Bad input through the CLI: a clear error naming what is wrong, a non-zero exit, and every
+store exactly as before (a listing with contents, compared before and after)."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.evaluate.logic import evaluate
+from components.ingest.logic import ingest
+from components.train.logic import train
+from lifecycle import keys
+from lifecycle.cli import main
+from lifecycle.config import LifecycleConfig
+from lifecycle.registry import ModelRegistry
+from lifecycle.store import LocalStore
+from tests.helpers import COURSE, store_listing
+
+CONFIG = LifecycleConfig()
+GOOD = (COURSE / "batch_1.csv").read_bytes()
+
+
+@pytest.fixture
+def store(tmp_path) -> LocalStore:
+    """A store holding the course's model 1.0 in production and its test evaluation."""
+    store = LocalStore(tmp_path / "store")
+    training = ingest(store, str(COURSE / "data_init.csv"), "data_init", CONFIG.schema)
+    test = ingest(store, str(COURSE / "data_test.csv"), "data_test", CONFIG.schema)
+    model, _ = train(store, CONFIG, [training.key], test.key)
+    evaluate(store, CONFIG, model.version, test.key, "test", role="test")
+    ModelRegistry(store, CONFIG.model.name).set_alias(model.version)
+    return store
+
+
+def refused(store: LocalStore, capsys, argv: list[str], *expected: str, code: int = 2) -> str:
+    """Run the CLI, expect a refusal naming ``expected``, and an unchanged store."""
+    before = store_listing(store.root)
+    assert main([*argv, "--store", store.uri]) == code
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and error.count("\n") == 1, error
+    for text in expected:
+        assert text in error, error
+    assert store_listing(store.root) == before
+    return error
+
+
+BAD_FILES = {
+    "missing_column.csv": (b"x\n1\n2\n", ["column 'y'", "missing column"]),
+    "extra_column.csv": (b"x,y,z\n1,2,3\n2,3,4\n", ["column 'z'", "unexpected column"]),
+    "wrong_dtype.csv": (b"x,y\n1,true\n2,false\n", ["column 'y'", "boolean values", "(2 rows)"]),
+    "text_in_numeric.csv": (b"x,y\n1,2\nabc,3\n", ["column 'x'", "non-numeric", "(1 row)"]),
+    "nan.csv": (b"x,y\n1,2\n2,NaN\n3,\n", ["column 'y'", "missing values", "(2 rows)"]),
+    "inf.csv": (b"x,y\n1,inf\n2,-inf\n", ["column 'y'", "infinite values", "(2 rows)"]),
+    "empty.csv": (b"", ["empty (0 bytes)"]),
+    "header_only.csv": (b"x,y\n", ["has 0 rows"]),
+    "duplicate_columns.csv": (b"x,y,x\n1,2,3\n", ["duplicate column name 'x'"]),
+    "semicolons.csv": (b"x;y\n1;2\n3;4\n", ["comma-separated"]),
+    "latin1.csv": ("x,y\n1,2\n2,\u00e9\n".encode("latin-1"), ["not UTF-8"]),
+    "huge.csv": (b"x,y\n1,1e308\n2,3\n", ["column 'y'", "overflow", "(1 row)"]),
+    "one_row.csv": (b"x,y\n1,2\n", ["at least 2"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_FILES))
+def test_bad_batch_files_are_refused_by_validate_and_ingest(store, tmp_path, capsys, name):
+    data, expected = BAD_FILES[name]
+    path = tmp_path / name
+    path.write_bytes(data)
+    refused(store, capsys, ["validate", "--data", str(path)], str(path), *expected)
+    refused(store, capsys, ["ingest", "--data", str(path), "--name", "batch_9"], str(path), *expected)
+
+
+def test_a_bom_is_accepted(store, tmp_path, capsys):
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + GOOD)
+    assert main(["validate", "--data", str(path), "--store", store.uri]) == 0
+
+
+@pytest.mark.parametrize("name", ["../escape", "a/b", "with space", "ctrl\x07", "/abs", ".hidden"])
+def test_unsafe_batch_ids_and_names_are_refused(store, tmp_path, capsys, name):
+    path = tmp_path / "batch.csv"
+    path.write_bytes(GOOD)
+    refused(store, capsys, ["ingest", "--data", str(path), "--name", name], "dataset name", repr(name))
+    (dataset,) = [k for k in store.list_keys("datasets/data_test/") if k.endswith(keys.DATA_FILE)]
+    refused(store, capsys, ["evaluate", "--dataset", dataset, "--batch", name], "batch id", code=2)
+
+
+@pytest.mark.parametrize(
+    ("damage", "expected"),
+    [
+        (lambda data: data[: len(data) // 2], "sha256"),
+        (lambda data: b"", "sha256"),
+        (lambda data: b"this is not a pickle", "sha256"),
+    ],
+)
+def test_damaged_model_artifacts_are_refused_before_unpickling(store, capsys, damage, expected):
+    key = keys.model_version_prefix("course", "1.0") + keys.MODEL_FILE
+    store.put_bytes(key, damage(store.get_bytes(key)))
+    (dataset,) = [k for k in store.list_keys("datasets/data_test/") if k.endswith(keys.DATA_FILE)]
+    refused(store, capsys, ["evaluate", "--dataset", dataset, "--batch", "b1"], expected, code=3)
+
+
+def test_unknown_store_key_as_source(store, capsys):
+    refused(store, capsys, ["ingest", "--data", "incoming/none.csv", "--name", "b"], "no such file")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("drift:\n  no_such_test: true\n", "drift.no_such_test"),
+        ("drift:\n  p_value: high\n", "drift.p_value"),
+        ("schema:\n  min_rows: -1\n", "schema.min_rows"),
+        ("model:\n  estimator: os.system\n", "model.estimator"),
+        ("- a list\n", "mapping"),
+        ("drift: [unclosed\n", "not valid YAML"),
+    ],
+)
+def test_bad_config_files_are_refused_naming_file_and_key(store, tmp_path, capsys, text, expected):
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    refused(store, capsys, ["validate", "--data", str(COURSE / "batch_1.csv"), "--config", str(path)],
+            str(path), expected)
+
+
+def test_unknown_cli_flags_exit_2(store, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["validate", "--data", "x.csv", "--no-such-flag"])
+    assert exit_info.value.code == 2
+    assert "unrecognized arguments: --no-such-flag" in capsys.readouterr().err
