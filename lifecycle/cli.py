@@ -223,6 +223,17 @@ def cmd_export_views(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    from lifecycle.consistency import verify_store
+
+    store = _store(args)
+    problems = verify_store(store)
+    for problem in problems:
+        print(problem)
+    print(f"store {store.uri}: " + (f"{len(problems)} problem(s)" if problems else "consistent"))
+    return 1 if problems else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lifecycle", description=__doc__.splitlines()[0])
     common = argparse.ArgumentParser(add_help=False)
@@ -279,6 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--current", required=True, help="current file (CSV or Parquet)")
     sub.add_argument("--json", action="store_true", help="print JSON instead of a table")
     add("models", cmd_models, "list models, versions and the production alias")
+    add("verify", cmd_verify, "check datasets, models, the alias, records and views for consistency")
     sub = add("export-views", cmd_export_views, "copy the course-format CSV views out of the store")
     sub.add_argument("--to", required=True, help="destination folder")
     return parser

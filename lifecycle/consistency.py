@@ -1,0 +1,75 @@
+"""``lifecycle verify``: check that a store is whole after a crash, a fault or a race.
+
+A store is consistent when every dataset matches its hash, every model version's
+artifact matches its sha256, the ``production`` alias names an intact version, every
+history record parses, and each CSV view holds exactly the records.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+
+from lifecycle import keys
+from lifecycle.errors import LifecycleError
+from lifecycle.history import AppendLog, decision_log, drift_log, evaluation_log
+from lifecycle.registry import ModelRegistry
+from lifecycle.store import Store
+
+
+def _dataset_problems(store: Store) -> list[str]:
+    problems = []
+    for meta_key in store.list_keys(f"{keys.DATASETS}/"):
+        if not meta_key.endswith(f"/{keys.META_FILE}"):
+            continue
+        meta = json.loads(store.get_bytes(meta_key))
+        if not store.exists(meta["key"]):
+            problems.append(f"dataset {meta['key']}: metadata without data")
+        elif hashlib.sha256(store.get_bytes(meta["key"])).hexdigest() != meta["sha256"]:
+            problems.append(f"dataset {meta['key']}: content does not match its sha256")
+    return problems
+
+
+def _model_problems(store: Store) -> list[str]:
+    problems = []
+    names = sorted({key.split("/")[1] for key in store.list_keys(f"{keys.MODELS}/")})
+    for name in names:
+        registry = ModelRegistry(store, name)
+        for version in registry.versions():
+            try:
+                registry.load_artifact(version)
+            except LifecycleError as exc:
+                problems.append(str(exc))
+        production = registry.alias()
+        if production is not None and production not in registry.versions():
+            problems.append(f"model {name}: production names {production}, which does not exist")
+    return problems
+
+
+def _history_problems(log: AppendLog) -> list[str]:
+    try:
+        records = log.records()
+    except (ValueError, LifecycleError) as exc:
+        return [f"{log.prefix}: a record does not parse: {exc}"]
+    if not records and not log.store.exists(log.view_key):
+        return []
+    try:
+        rows = list(csv.reader(io.StringIO(log.store.get_bytes(log.view_key).decode())))[1:]
+    except LifecycleError:
+        return [f"{log.view_key}: missing although {len(records)} records exist"]
+    _, expected = log.to_rows(records)
+    if len(rows) != len(expected):
+        return [f"{log.view_key}: {len(rows)} rows for {len(records)} records"]
+    return []
+
+
+def verify_store(store: Store) -> list[str]:
+    """Every inconsistency found, one line each (empty when the store is whole)."""
+    return [
+        *_dataset_problems(store),
+        *_model_problems(store),
+        *(problem for log in (evaluation_log(store), drift_log(store), decision_log(store))
+          for problem in _history_problems(log)),
+    ]
