@@ -48,7 +48,7 @@ class ParquetColumns:
     def column(self, name: str) -> pa.ChunkedArray:
         if name not in self.names:
             raise KeyError(name)
-        return self._file.read(columns=[name], use_threads=False).column(0)
+        return self._file.read(columns=[name]).column(0)
 
 
 class TableColumns:

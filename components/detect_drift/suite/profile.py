@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import io
 import json
+import mmap
+import struct
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -28,6 +30,9 @@ from components.detect_drift.suite.columns import (
 from components.detect_drift.suite.numeric import bin_shares, quantile_edges, sorted_finite
 
 PROFILE_FORMAT = 1
+_ALIGNMENT = 64
+_ZIP64_EXTRA = 20  # the zip64 extra field zipfile adds to each local header (force_zip64)
+_PADDING_EXTRA_ID = 0xA11C  # an unassigned zip extra-field id, for alignment padding
 DEFAULT_PSI_BINS = 10
 _META = "meta"
 
@@ -143,7 +148,13 @@ def write_profile(
     """
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
         for key, array in _profile_entries(source, kinds, roles, psi_bins):
-            with archive.open(f"{key}.npy", "w", force_zip64=True) as handle:
+            info = zipfile.ZipInfo(f"{key}.npy")
+            # Pad the local header so the array data (after the .npy header, itself a
+            # multiple of 64 bytes) starts 64-byte aligned: readers then view it in place.
+            start = archive.fp.tell() + 30 + len(info.filename.encode()) + _ZIP64_EXTRA + 4
+            padding = -start % _ALIGNMENT
+            info.extra = struct.pack("<HH", _PADDING_EXTRA_ID, padding) + bytes(padding)
+            with archive.open(info, "w", force_zip64=True) as handle:
                 np.lib.format.write_array(handle, np.asarray(array), allow_pickle=False)
 
 
@@ -159,16 +170,67 @@ def profile_bytes(
     return buffer.getvalue()
 
 
+class _StoredArrays(Mapping[str, np.ndarray]):
+    """The arrays of an uncompressed ``.npz``, as read-only views: no copy, no CRC pass.
+
+    A file is memory-mapped, bytes are viewed in place; each member's ``.npy`` header is
+    parsed and the array is a view at its data offset, so opening a profile costs nothing
+    and a column costs only the pages it touches.
+    """
+
+    def __init__(self, source: str | Path | bytes):
+        if isinstance(source, bytes):
+            self._buffer: Any = memoryview(source)
+            handle: Any = io.BytesIO(source)
+        else:
+            with open(source, "rb") as file:
+                self._buffer = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+            handle = io.BytesIO(self._buffer)
+        self._offsets: dict[str, int] = {}
+        with zipfile.ZipFile(handle) as archive:
+            for info in archive.infolist():
+                if info.compress_type != zipfile.ZIP_STORED or not info.filename.endswith(".npy"):
+                    raise ValueError(f"not an uncompressed profile member: {info.filename}")
+                header = bytes(self._buffer[info.header_offset : info.header_offset + 30])
+                name_length, extra_length = struct.unpack("<HH", header[26:30])
+                start = info.header_offset + 30 + name_length + extra_length
+                self._offsets[info.filename[: -len(".npy")]] = start
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        start = self._offsets[key]
+        stream = io.BytesIO(bytes(self._buffer[start : start + 4096]))
+        version = np.lib.format.read_magic(stream)
+        read_header = (
+            np.lib.format.read_array_header_1_0
+            if version == (1, 0)
+            else np.lib.format.read_array_header_2_0
+        )
+        shape, fortran, dtype = read_header(stream)
+        count = int(np.prod(shape)) if shape else 1
+        offset = start + stream.tell()
+        array = np.frombuffer(self._buffer, dtype=dtype, count=count, offset=offset)
+        if offset % max(dtype.alignment, 1):
+            array = array.copy()  # written elsewhere, unaligned: numpy would copy at each use
+        return array.reshape(shape, order="F" if fortran else "C")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._offsets)
+
+    def __len__(self) -> int:
+        return len(self._offsets)
+
+
 def read_profile(source: str | Path | bytes) -> ReferenceProfile:
     """Open a profile (path or bytes); column arrays are read only when asked for.
 
     Raises:
         ValueError: not a profile, or one of another format.
     """
-    archive = np.load(
-        io.BytesIO(source) if isinstance(source, bytes) else source, allow_pickle=False
-    )
-    if _META not in archive.files:
+    try:
+        archive = _StoredArrays(source)
+    except zipfile.BadZipFile:
+        raise ValueError("not a reference profile: not an .npz archive") from None
+    if _META not in archive:
         raise ValueError("not a reference profile: no metadata")
     meta = json.loads(archive[_META].tobytes())
     if meta.get("format") != PROFILE_FORMAT:
