@@ -16,9 +16,10 @@ What it sets, and why:
   their effect *is* the store write (a registered version, the ``production`` alias); a cache
   hit would return a version that was never registered in this store (e.g. after a reset).
   Each stage takes seconds, so caching would save little and could silently skip work.
-* **Retries only where a re-run is harmless** (:data:`RETRY_STAGES`). ``validate`` only reads;
-  ``ingest`` and ``select_data`` write content-addressed datasets, so a second attempt writes
-  the same keys. The store client already retries transient errors for ~10 s in-process; the
+* **Retries only where a re-run is harmless and can help** (:data:`RETRY_STAGES`). ``ingest``
+  and ``select_data`` write content-addressed datasets, so a second attempt writes the same
+  keys. ``validate`` is not retried: it fails on bad data, which a retry cannot mend, and the
+  run should say so at once. The store client already retries transient errors for ~10 s in-process; the
   task retry covers longer outages (the MinIO pod restarting, a node going away). ``evaluate``,
   ``detect_drift`` and ``promote`` append history records and ``train`` claims the next model
   version: a re-run after a late failure would add a second record (which later drift tests
@@ -48,8 +49,8 @@ IMAGE_PULL_POLICY = "IfNotPresent"
 
 # Stages whose result depends only on their inputs *and* that are safe to cache: none (above).
 CACHED_STAGES: frozenset[str] = frozenset()
-# I/O stages whose re-run is idempotent (read-only, or content-addressed writes).
-RETRY_STAGES: frozenset[str] = frozenset({"validate", "ingest", "select_data"})
+# I/O stages whose re-run is idempotent (content-addressed writes).
+RETRY_STAGES: frozenset[str] = frozenset({"ingest", "select_data"})
 
 
 @dataclass(frozen=True)

@@ -144,7 +144,7 @@ def test_retry_policy_exactly_on_idempotent_io_stages(compiled) -> None:
 
 
 def test_retry_stages_are_the_io_stages() -> None:
-    assert {"validate", "ingest", "select_data"} == RETRY_STAGES
+    assert {"ingest", "select_data"} == RETRY_STAGES
     assert RETRY.num_retries >= 1
 
 
