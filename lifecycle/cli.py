@@ -104,7 +104,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from pipelines.local import run_training
 
     store_uri = resolve_store_uri(args.store)
-    run_training(args.data, args.test or args.data, store_uri, _config(args))
+    run_training(args.data, args.test or args.data, store_uri, _config(args), args.runner)
     return 0
 
 
@@ -114,7 +114,7 @@ def cmd_monitor(args: argparse.Namespace) -> int:
 
     config = _config(args)
     store_uri = resolve_store_uri(args.store)
-    run_monitoring(args.batch_file, args.batch_id, store_uri, config)
+    run_monitoring(args.batch_file, args.batch_id, store_uri, config, args.runner)
     outcomes = [o for o in batch_outcomes(open_store(store_uri), config.model.name) if o.batch == args.batch_id]
     print(format_table(outcomes[-1:]))
     return 0
@@ -136,10 +136,10 @@ def cmd_scenario(args: argparse.Namespace) -> int:
         plan = scenario(args.name, Path(workdir))
         config = load_config(args.config) if args.config else plan.config
         print(f"== training on {plan.training_file.name}, testing on {plan.test_file.name}", flush=True)
-        run_training(str(plan.training_file), str(plan.test_file), store_uri, config)
+        run_training(str(plan.training_file), str(plan.test_file), store_uri, config, args.runner)
         for batch_id, path in plan.batches:
             print(f"== monitoring {batch_id}", flush=True)
-            run_monitoring(str(path), batch_id, store_uri, config)
+            run_monitoring(str(path), batch_id, store_uri, config, args.runner)
     print(f"\nScenario {plan.name!r}, store {store_uri}:\n")
     print(format_table(batch_outcomes(store, config.model.name)))
     print(f"\nfinished in {time.monotonic() - started:.1f} s")
@@ -282,6 +282,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = add("scenario", cmd_scenario, "play a whole scenario: training, then one monitoring run per batch")
     sub.add_argument("name", choices=["course", "diabetes"])
     sub.add_argument("--reset", action="store_true", help="empty the store first")
+    for name in ("train", "monitor", "scenario"):
+        commands.choices[name].add_argument(
+            "--runner",
+            choices=["subprocess", "docker"],
+            help="KFP local runner: subprocess (default, or $LIFECYCLE_RUNNER) or docker",
+        )
 
     sub = add("drift", cmd_drift, "the course's drift tests on an evaluation history CSV; prints JSON")
     sub.add_argument("--eval-history", required=True, help="CSV: time_stamp, version, batch, metric, score")

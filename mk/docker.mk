@@ -15,6 +15,9 @@ FORCE ?= 0
 DOCKER_BUILD_FLAGS ?=
 DIST ?= dist
 REQUIREMENTS_LOCK := $(DIST)/requirements.lock
+# A fixed zip time stamp makes the wheel byte-identical when the sources are, so the base
+# image's COPY of it hits the layer cache and `make images` is a no-op when nothing changed.
+WHEEL_EPOCH ?= 315532800
 DOCKER_SCRIPTS := scripts/docker-up.sh scripts/docker-down.sh scripts/base-image-offline.sh
 
 # Evaluated only where used. `lifecycle.images` is the one source of image tags;
@@ -42,7 +45,7 @@ base-image-offline: docker-up ## Build lifecycle-python-base:3.11-bookworm from 
 .PHONY: wheel
 wheel: install ## Build dist/*.whl and dist/requirements.lock (runtime deps pinned to .venv's versions)
 	rm -f $(DIST)/*.whl $(REQUIREMENTS_LOCK)
-	$(PYTHON) -m pip wheel --quiet --no-deps --wheel-dir $(DIST) .
+	SOURCE_DATE_EPOCH=$(WHEEL_EPOCH) $(PYTHON) -m pip wheel --quiet --no-deps --wheel-dir $(DIST) .
 	$(PYTHON) images/base/requirements_lock.py $(DIST)/*.whl --output $(REQUIREMENTS_LOCK)
 
 .PHONY: base-image

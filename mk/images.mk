@@ -1,0 +1,44 @@
+# One image per lifecycle stage (issue 4), FROM the base image of mk/docker.mk, and the
+# course scenario run in them with kfp.local.DockerRunner.
+#
+# Here (no registry):  make base-image-offline
+#                      make images BASE_IMAGE=$(OFFLINE_BASE_IMAGE)
+#                      make run-docker
+# With a registry:     make images && make run-docker
+#
+# Tags come only from `python -m lifecycle.images` (the components' base_image); REGISTRY
+# overrides its registry. Every build hits Docker's layer cache when nothing changed.
+
+# The docker-py release DockerRunner talks to the engine with (host side only, not in images).
+DOCKER_PY_VERSION ?= 7.1.0
+STAGE_TAGS = $(PYTHON) -m lifecycle.images $(if $(REGISTRY),--registry $(REGISTRY))
+
+.PHONY: images
+images: base-image ## Build the base, then every stage image with the tags of lifecycle.images (REGISTRY=… overrides)
+	@set -euo pipefail; $(STAGE_TAGS) | while read -r stage tag; do \
+		test -f images/$$stage/Dockerfile || { echo "error: images/$$stage/Dockerfile is missing" >&2; exit 1; }; \
+		echo "$(DOCKER) build images/$$stage -> $$tag"; \
+		out=$$($(DOCKER) build $(DOCKER_BUILD_FLAGS) --quiet --network host \
+			--file images/$$stage/Dockerfile --build-arg BASE_TAG=$(BASE_TAG) \
+			--tag $$tag images/$$stage 2>&1) || { echo "$$out" >&2; exit 1; }; \
+	done
+	@$(MAKE) --no-print-directory image-sizes
+
+.PHONY: image-sizes
+image-sizes: ## Print each image's size and its own layers' size beyond the base
+	@set -euo pipefail; base_size=$$($(DOCKER) image inspect --format '{{.Size}}' $(BASE_TAG)); \
+	printf '| %-14s | %-46s | %9s | %15s |\n' image tag "size (MB)" "own layers (B)"; \
+	printf '| %-14s | %-46s | %9s | %15s |\n' --- --- ---: ---:; \
+	printf '| %-14s | %-46s | %9.1f | %15s |\n' base $(BASE_TAG) "$$(echo "$$base_size / 1000000" | bc -l)" -; \
+	$(STAGE_TAGS) | while read -r stage tag; do \
+		size=$$($(DOCKER) image inspect --format '{{.Size}}' $$tag); \
+		printf '| %-14s | %-46s | %9.1f | %15d |\n' $$stage $$tag "$$(echo "$$size / 1000000" | bc -l)" $$((size - base_size)); \
+	done
+
+.PHONY: docker-py
+docker-py: install
+	@$(PYTHON) -c 'import docker' 2>/dev/null || $(PYTHON) -m pip install --quiet 'docker==$(DOCKER_PY_VERSION)'
+
+.PHONY: run-docker
+run-docker: install docker-py ## Run the scenario in the stage images with kfp.local.DockerRunner (after make images; STORE=dir or minio://…)
+	$(LIFECYCLE) scenario $(SCENARIO) --reset --runner docker $(if $(STORE),--store $(STORE))
