@@ -91,15 +91,19 @@ KS_GRID_STEP = 64
 KS_GRID_MIN_N = 1 << 16
 
 
-def _ks_segment_exact(
-    reference: np.ndarray, current: np.ndarray, lo: int, hi: int, g_lo: int, g_hi: int
+def _ks_exact_at(
+    reference: np.ndarray, current: np.ndarray, index: np.ndarray
 ) -> tuple[float, float]:
-    """Exact (D+, D-) over the current values ``current[lo:hi]``, all in [r_g_lo, r_g_hi)."""
+    """Exact (D+, D-) over the sorted current values at ``index`` (ascending)."""
     n, m = reference.shape[0], current.shape[0]
-    values = current[lo:hi]
-    right = np.searchsorted(reference[g_lo:g_hi], values, side="right") + g_lo
-    left = np.searchsorted(reference, values, side="left")
-    steps = np.arange(lo, hi, dtype=np.float64)
+    values = current[index]
+    right = np.searchsorted(reference, values, side="right")
+    left = right
+    tied = np.flatnonzero((right > 0) & (reference[np.maximum(right - 1, 0)] == values))
+    if tied.size:
+        left = right.copy()
+        left[tied] = np.searchsorted(reference, values[tied], side="left")
+    steps = index.astype(np.float64)
     d_plus = float(np.max(left / n - steps / m))
     d_minus = float(np.max((steps + 1.0) / m - right / n))
     return d_plus, d_minus
@@ -140,10 +144,11 @@ def _ks_statistic_pruned(reference: np.ndarray, current: np.ndarray) -> float:
     candidates = np.flatnonzero(
         filled & ((minus_high >= best_minus - slack) | (plus_high >= best_plus - slack))
     )
-    for i in candidates.tolist():
-        plus, minus = _ks_segment_exact(
-            reference, current, int(starts[i]), int(stops[i]), int(cuts[i]), int(upper_cut[i])
-        )
+    if candidates.size:
+        # Every current index of the candidate segments, in one vector.
+        lengths = stops[candidates] - starts[candidates]
+        offsets = np.repeat(starts[candidates] - (np.cumsum(lengths) - lengths), lengths)
+        plus, minus = _ks_exact_at(reference, current, offsets + np.arange(int(lengths.sum())))
         d_plus, d_minus = max(d_plus, plus), max(d_minus, minus)
     d_minus = min(max(d_minus, 0.0), 1.0)
     return d_minus if d_minus > d_plus else d_plus

@@ -86,6 +86,14 @@ class ReferenceProfile:
             shares = bin_shares(values, edges)
         return NumericReference(values, self.columns[name].std, edges, shares)
 
+    def release(self, name: str) -> None:
+        """Let go of a column's arrays once tested (memory-mapped profiles only)."""
+        release = getattr(self._arrays, "release", None)
+        if release is not None:
+            prefix = f"c{list(self.columns).index(name)}_"
+            for key in [key for key in self._arrays if key.startswith(prefix)]:
+                release(key)
+
     def categorical(self, name: str) -> CategoricalReference:
         """The categories and counts of a categorical column."""
         index = list(self.columns).index(name)
@@ -185,8 +193,9 @@ class _StoredArrays(Mapping[str, np.ndarray]):
         else:
             with open(source, "rb") as file:
                 self._buffer = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
-            handle = io.BytesIO(self._buffer)
+            handle = source  # the zip directory is read from the file: the map stays untouched
         self._offsets: dict[str, int] = {}
+        self._sizes: dict[str, int] = {}
         with zipfile.ZipFile(handle) as archive:
             for info in archive.infolist():
                 if info.compress_type != zipfile.ZIP_STORED or not info.filename.endswith(".npy"):
@@ -195,6 +204,7 @@ class _StoredArrays(Mapping[str, np.ndarray]):
                 name_length, extra_length = struct.unpack("<HH", header[26:30])
                 start = info.header_offset + 30 + name_length + extra_length
                 self._offsets[info.filename[: -len(".npy")]] = start
+                self._sizes[info.filename[: -len(".npy")]] = info.file_size
 
     def __getitem__(self, key: str) -> np.ndarray:
         start = self._offsets[key]
@@ -212,6 +222,16 @@ class _StoredArrays(Mapping[str, np.ndarray]):
         if offset % max(dtype.alignment, 1):
             array = array.copy()  # written elsewhere, unaligned: numpy would copy at each use
         return array.reshape(shape, order="F" if fortran else "C")
+
+    def release(self, key: str) -> None:
+        """Drop a mapped member's pages from this process's memory (they stay in the page
+        cache, and come back if read again), so a run holds one column at a time."""
+        if not isinstance(self._buffer, mmap.mmap) or key not in self._offsets:
+            return
+        start = self._offsets[key] // mmap.PAGESIZE * mmap.PAGESIZE
+        stop = self._offsets[key] + self._sizes[key]
+        if stop > start:
+            self._buffer.madvise(mmap.MADV_DONTNEED, start, stop - start)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._offsets)

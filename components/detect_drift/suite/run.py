@@ -257,6 +257,8 @@ def run_suite(
                     "current": cur_counts[top].tolist(),
                 }
             rows = (int(reference.counts.sum()), int(current_counts.sum()))
+        del reference
+        profile.release(name)
         results.append(
             ColumnResult(name, info.kind, info.role, outcomes, drifted, rows[0], rows[1], plot)
         )

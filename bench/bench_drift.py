@@ -1,0 +1,377 @@
+"""Benchmark of the drift suite (issue 6): `make bench-drift`.
+
+Data: reference and current of ``--rows`` rows each, 20 float64 and 5 categorical
+columns (10–50 levels), drift injected in 5 numeric and 2 categorical columns, written
+as Parquet. Contenders, each run in a fresh subprocess (so each gets its own peak RSS),
+interleaved, ``--reps`` times (evidently ``--evidently-reps`` times: it takes minutes):
+
+- ``suite-ks-chi2``: our suite, KS + chi-squared, reading the stored profile and the
+  current Parquet file one column at a time;
+- ``suite-full``: our suite, all tests (KS, PSI, Wasserstein; chi-squared, JS, PSI);
+- ``scipy``: ``ks_2samp`` per numeric column and ``chi2_contingency`` per categorical one,
+  on both files read whole;
+- ``floor``: the floor of exact KS on both sides: ``np.sort`` of every numeric column of
+  reference and current, plus the category counts of both (``np.bincount`` of the
+  dictionary codes, the cheapest count there is);
+- ``evidently``: evidently's ``DataDriftPreset`` (default methods) on both files read by
+  pandas, in ``.venv-bench`` (evidently does not import under our pandas 3).
+
+Every contender's time includes reading what it needs from the Parquet files (that is
+what a monitoring run does); imports are excluded. Then a ``--big-rows`` current batch is
+read from Parquet by the suite, checking peak RSS. Results go to ``--out`` (Markdown).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+NUMERIC, CATEGORICAL = 20, 5
+DRIFTED_NUMERIC = {"n00": ("shift", 0.25), "n04": ("scale", 1.3), "n08": ("shift", -0.15),
+                   "n12": ("scale", 0.8), "n16": ("shift", 0.1)}
+DRIFTED_CATEGORICAL = {"c0": "reweight", "c3": "new_levels"}
+LEVELS = [10, 20, 30, 40, 50]
+SEED = 6
+
+
+def numeric_names() -> list[str]:
+    return [f"n{i:02d}" for i in range(NUMERIC)]
+
+
+def categorical_names() -> list[str]:
+    return [f"c{i}" for i in range(CATEGORICAL)]
+
+
+def _table(rows: int, drifted: bool, seed: int):
+    """One table: numeric columns from several families, categoricals of 10–50 levels."""
+    import numpy as np
+    import pyarrow as pa
+
+    rng = np.random.default_rng(seed)
+    columns = {}
+    for i, name in enumerate(numeric_names()):
+        family = i % 4
+        if family == 0:
+            values = rng.normal(10.0 * i, 1.0 + i / 10, rows)
+        elif family == 1:
+            values = rng.lognormal(0.0, 0.5, rows)
+        elif family == 2:
+            values = rng.uniform(-5, 5, rows)
+        else:
+            values = rng.exponential(2.0, rows)
+        if drifted and name in DRIFTED_NUMERIC:
+            kind, amount = DRIFTED_NUMERIC[name]
+            std = float(np.std(values))
+            values = values + amount * std if kind == "shift" else values.mean() + (values - values.mean()) * amount
+        columns[name] = values
+    for name, levels in zip(categorical_names(), LEVELS, strict=True):
+        weights = np.linspace(1.0, 3.0, levels)
+        labels = np.array([f"{name}_v{j}" for j in range(levels)])
+        if drifted and DRIFTED_CATEGORICAL.get(name) == "reweight":
+            weights = weights[::-1]
+        if drifted and DRIFTED_CATEGORICAL.get(name) == "new_levels":
+            labels = np.concatenate([labels, [f"{name}_new{j}" for j in range(3)]])
+            weights = np.concatenate([weights, [2.0, 2.0, 2.0]])
+        codes = rng.choice(labels.size, rows, p=weights / weights.sum())
+        columns[name] = pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), pa.array(labels))
+    return pa.table(columns)
+
+
+def write_data(workdir: Path, rows: int, big_rows: int) -> dict[str, Path]:
+    """Write reference, current and the big current batch (in 1M-row groups) as Parquet."""
+    import pyarrow.parquet as pq
+
+    paths = {
+        "reference": workdir / f"reference_{rows}.parquet",
+        "current": workdir / f"current_{rows}.parquet",
+        "big": workdir / f"current_{big_rows}.parquet",
+    }
+    if not paths["reference"].exists():
+        pq.write_table(_table(rows, False, SEED), paths["reference"])
+    if not paths["current"].exists():
+        pq.write_table(_table(rows, True, SEED + 1), paths["current"])
+    if big_rows and not paths["big"].exists():
+        step = 1_000_000
+        first = _table(min(step, big_rows), True, SEED + 2)
+        with pq.ParquetWriter(paths["big"], first.schema) as writer:
+            writer.write_table(first)
+            done, part = first.num_rows, 3
+            while done < big_rows:
+                chunk = _table(min(step, big_rows - done), True, SEED + part)
+                writer.write_table(chunk.cast(first.schema))
+                done += chunk.num_rows
+                part += 1
+    return paths
+
+
+# Contenders: each runs in its own process and prints one JSON line ----------------------
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak RSS (VmHWM: unlike ru_maxrss, not inherited across fork and exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024.0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def run_suite(profile: Path, current: Path, tests: tuple[str, ...]) -> dict:
+    from components.detect_drift.suite import ParquetColumns, SuiteSettings, read_profile
+    from components.detect_drift.suite import run_suite as suite
+
+    settings = SuiteSettings(tests=tests)  # type: ignore[arg-type]
+    started = time.perf_counter()
+    result = suite(read_profile(profile), ParquetColumns(current), settings, distributions=False)
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "drifted": sorted(c.name for c in result.columns if c.drifted)}
+
+
+def run_scipy(reference: Path, current: Path) -> dict:
+    import numpy as np
+    import pyarrow.parquet as pq
+    from scipy import stats
+
+    from components.detect_drift.suite import category_counts
+
+    started = time.perf_counter()
+    ref, cur = pq.ParquetFile(reference, read_dictionary=categorical_names()), pq.ParquetFile(
+        current, read_dictionary=categorical_names()
+    )
+    drifted = []
+    for name in numeric_names():
+        a = ref.read(columns=[name]).column(0).to_numpy()
+        b = cur.read(columns=[name]).column(0).to_numpy()
+        if stats.ks_2samp(a, b).pvalue < 0.05:
+            drifted.append(name)
+    for name in categorical_names():
+        ra, rc = category_counts(ref.read(columns=[name]).column(0))
+        ca, cc = category_counts(cur.read(columns=[name]).column(0))
+        levels = sorted(set(ra) | set(ca))
+        table = np.array([[dict(zip(ra, rc)).get(k, 0) for k in levels], [dict(zip(ca, cc)).get(k, 0) for k in levels]])
+        if stats.chi2_contingency(table, correction=False).pvalue < 0.05:
+            drifted.append(name)
+    return {"seconds": time.perf_counter() - started, "drifted": sorted(drifted)}
+
+
+def run_floor(reference: Path, current: Path) -> dict:
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    started = time.perf_counter()
+    for path in (reference, current):
+        table = pq.ParquetFile(path, read_dictionary=categorical_names())
+        for name in numeric_names():
+            np.sort(table.read(columns=[name]).column(0).to_numpy())
+        for name in categorical_names():
+            column = table.read(columns=[name]).column(0)
+            for chunk in column.chunks:
+                np.bincount(chunk.indices.to_numpy(), minlength=len(chunk.dictionary))
+    return {"seconds": time.perf_counter() - started, "drifted": []}
+
+
+def run_evidently(reference: Path, current: Path) -> dict:
+    import warnings
+
+    import pandas as pd
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.presets import DataDriftPreset
+
+    warnings.filterwarnings("ignore")
+    started = time.perf_counter()
+    ref, cur = pd.read_parquet(reference), pd.read_parquet(current)
+    definition = DataDefinition(numerical_columns=numeric_names(), categorical_columns=categorical_names())
+    snapshot = Report([DataDriftPreset()]).run(
+        Dataset.from_pandas(cur, data_definition=definition),
+        Dataset.from_pandas(ref, data_definition=definition),
+    )
+    result = snapshot.dict()
+    seconds = time.perf_counter() - started
+    drifted = []
+    for metric in result["metrics"]:
+        config = metric.get("config", {})
+        if config.get("type", "").endswith("ValueDrift"):
+            value, threshold = metric["value"], config["threshold"]
+            p_value_test = config["method"] in ("ks", "chisquare", "z", "fisher_exact", "t_test")
+            if (value < threshold) if p_value_test else (value >= threshold):
+                drifted.append(config["column"])
+    return {"seconds": seconds, "drifted": sorted(drifted)}
+
+
+def child(args: argparse.Namespace) -> None:
+    paths = {k: Path(v) for k, v in json.loads(args.paths).items()}
+    rss_before = _peak_rss_mb()
+    if args.run == "suite-ks-chi2":
+        out = run_suite(paths["profile"], paths["current"], ("ks", "chi2"))
+    elif args.run == "suite-full":
+        out = run_suite(paths["profile"], paths["current"], ("ks", "psi", "wasserstein", "chi2", "jensenshannon"))
+    elif args.run == "suite-big":
+        out = run_suite(paths["profile"], paths["big"], ("ks", "chi2"))
+    elif args.run == "scipy":
+        out = run_scipy(paths["reference"], paths["current"])
+    elif args.run == "floor":
+        out = run_floor(paths["reference"], paths["current"])
+    elif args.run == "evidently":
+        out = run_evidently(paths["reference"], paths["current"])
+    else:
+        raise SystemExit(f"unknown contender {args.run}")
+    out.update(peak_rss_mb=_peak_rss_mb(), rss_after_imports_mb=rss_before)
+    print(json.dumps(out))
+
+
+# The driver ----------------------------------------------------------------------------
+
+
+def _run_child(python: str, contender: str, paths: dict[str, Path]) -> dict:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    command = [python, str(Path(__file__).resolve()), "--run", contender,
+               "--paths", json.dumps({k: str(v) for k, v in paths.items()})]
+    # Import the contender's libraries before its clock starts, but in its own process.
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{contender} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _machine() -> str:
+    memory = "?"
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    except OSError:
+        pass
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores ({cpu}), {memory} RAM, Python {platform.python_version()}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--big-rows", type=int, default=10_000_000)
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--evidently-reps", type=int, default=1)
+    parser.add_argument("--workdir", default="/tmp/bench-drift")
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "drift.md"))
+    parser.add_argument("--bench-python", default=str(ROOT / ".venv-bench" / "bin" / "python"))
+    parser.add_argument("--run", help=argparse.SUPPRESS)
+    parser.add_argument("--paths", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.run:
+        child(args)
+        return 0
+
+    import pyarrow.parquet as pq
+
+    sys.path.insert(0, str(ROOT))
+    from components.detect_drift.suite import ParquetColumns, write_profile
+
+    workdir = Path(args.workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    print(f"writing data to {workdir} …", flush=True)
+    paths = write_data(workdir, args.rows, args.big_rows)
+    started = time.perf_counter()
+    paths["profile"] = workdir / f"profile_{args.rows}.npz"
+    write_profile(paths["profile"], ParquetColumns(paths["reference"]))
+    profile_seconds = time.perf_counter() - started
+    current_bytes = pq.read_table(paths["current"]).nbytes
+    profile_size = paths["profile"].stat().st_size
+
+    contenders = ["suite-ks-chi2", "suite-full", "scipy", "floor", "evidently"]
+    runs: dict[str, list[dict]] = {name: [] for name in contenders}
+    evidently = Path(args.bench_python).exists() and args.evidently_reps > 0
+    if not evidently:
+        print(f"no {args.bench_python} (make bench-venv): evidently is left out", flush=True)
+    for rep in range(args.reps):
+        for name in contenders:
+            if name == "evidently" and (not evidently or rep >= args.evidently_reps):
+                continue
+            python = args.bench_python if name == "evidently" else sys.executable
+            result = _run_child(python, name, paths)
+            runs[name].append(result)
+            print(f"rep {rep + 1}: {name:14s} {result['seconds']:8.3f} s  "
+                  f"peak RSS {result['peak_rss_mb']:7.0f} MB  drifted {len(result['drifted'])}", flush=True)
+    big = _run_child(sys.executable, "suite-big", paths) if args.big_rows else None
+    if big:
+        print(f"big: {args.big_rows} rows {big['seconds']:.2f} s peak RSS {big['peak_rss_mb']:.0f} MB", flush=True)
+
+    median = {name: statistics.median(r["seconds"] for r in results) for name, results in runs.items() if results}
+    rss = {name: statistics.median(r["peak_rss_mb"] for r in results) for name, results in runs.items() if results}
+    bound_mb = 1.2 * (current_bytes + profile_size) / 2**20
+    expected = sorted([*DRIFTED_NUMERIC, *DRIFTED_CATEGORICAL])
+    lines = [
+        "# Drift suite benchmark",
+        "",
+        f"`make bench-drift`, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; machine: {_machine()}.",
+        f"Reference and current: {args.rows:,} rows each, {NUMERIC} float64 + {CATEGORICAL} categorical "
+        f"columns (10–50 levels), drift injected in {len(DRIFTED_NUMERIC)} numeric and "
+        f"{len(DRIFTED_CATEGORICAL)} categorical columns; each contender in a fresh process, "
+        f"interleaved, median of {args.reps} runs (evidently: {min(args.evidently_reps, args.reps)} run"
+        f"{'s' if args.evidently_reps > 1 else ''}, it takes minutes). Times include reading the Parquet "
+        "files each contender needs; imports are excluded.",
+        "",
+        "| contender | wall time (s) | peak RSS (MB) | suite-ks-chi2 speed-up | suite-full speed-up | drifted columns found |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for name in contenders:
+        if name not in median:
+            continue
+        found = runs[name][0]["drifted"]
+        verdict = "all 7, no false alarm" if found == expected else ", ".join(found) or "-"
+        lines.append(
+            f"| {name} | {median[name]:.3f} | {rss[name]:.0f} | {median[name] / median['suite-ks-chi2']:.1f}× "
+            f"| {median[name] / median['suite-full']:.1f}× | {verdict if name != 'floor' else 'n/a'} |"
+        )
+    lines += [
+        "",
+        f"Reference profile (built once at training): {profile_seconds:.2f} s, {profile_size / 2**20:.0f} MB.",
+        "",
+        "| target | measured | met |",
+        "|---|---|---|",
+    ]
+
+    def target(label: str, value: float, goal: str, ok: bool) -> None:
+        lines.append(f"| {label} | {value:.2f}{'×' if 'RSS' not in label else ' MB'} (goal {goal}) | {'yes' if ok else 'NO'} |")
+
+    if "evidently" in median:
+        target("evidently / suite-ks-chi2", median["evidently"] / median["suite-ks-chi2"], "≥ 40×",
+               median["evidently"] / median["suite-ks-chi2"] >= 40)
+        target("evidently / suite-full", median["evidently"] / median["suite-full"], "≥ 40×",
+               median["evidently"] / median["suite-full"] >= 40)
+    target("scipy / suite-ks-chi2", median["scipy"] / median["suite-ks-chi2"], "≥ 2.5×",
+           median["scipy"] / median["suite-ks-chi2"] >= 2.5)
+    target("suite-ks-chi2 / floor", median["suite-ks-chi2"] / median["floor"], "≤ 1.0×",
+           median["suite-ks-chi2"] <= median["floor"])
+    target("suite-full / floor", median["suite-full"] / median["floor"], "≤ 1.0× (informative)",
+           median["suite-full"] <= median["floor"])
+    target("suite-ks-chi2 peak RSS", rss["suite-ks-chi2"],
+           f"≤ 1.2 × (current {current_bytes / 2**20:.0f} MB + profile {profile_size / 2**20:.0f} MB) = {bound_mb:.0f} MB",
+           rss["suite-ks-chi2"] <= bound_mb)
+    if big:
+        target(f"suite-ks-chi2 peak RSS, {args.big_rows:,}-row current from Parquet ({big['seconds']:.1f} s)",
+               big["peak_rss_mb"], "< 2048 MB", big["peak_rss_mb"] < 2048)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+    print(f"\nwritten to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
