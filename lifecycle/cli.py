@@ -142,6 +142,10 @@ def cmd_scenario(args: argparse.Namespace) -> int:
             run_monitoring(str(path), batch_id, store_uri, config, args.runner)
     print(f"\nScenario {plan.name!r}, store {store_uri}:\n")
     print(format_table(batch_outcomes(store, config.model.name)))
+    from pipelines.report import write_scenario_report
+
+    report = write_scenario_report(store, config, Path("report.html"), f"Scenario {plan.name!r}")
+    print(f"report: {report.resolve()}")
     print(f"\nfinished in {time.monotonic() - started:.1f} s")
     return 0
 

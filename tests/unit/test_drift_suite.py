@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - the evidently cases are a script in a string, run in .venv-bench
 """The drift suite agrees with scipy to 1e-9, and its decisions with evidently's.
 
 evidently does not import under our pandas 3, so its cases run in ``.venv-bench``

@@ -256,51 +256,37 @@ def psi_numeric(
 
 
 def wasserstein_distance_sorted(reference: np.ndarray, current: np.ndarray) -> float:
-    """The 1-Wasserstein distance ∫|F_ref - F_cur| of two sorted samples (scipy's value).
+    """The 1-Wasserstein distance of two sorted samples (scipy's ``wasserstein_distance``).
 
-    The merged order is built without sorting: a current value's position is its index
-    plus the reference values <= it; the reference values fill the other slots in order.
+    W1 = ∫|F_ref - F_cur| dx = ∫₀¹|Q_ref(t) - Q_cur(t)| dt. The quantile functions are
+    steps: r_i on [i/n, (i+1)/n), c_k on [k/m, (k+1)/m); scaled by n·m their breakpoints are
+    the integers i·m and k·n, so every piece, its length and the two values on it are known
+    by arithmetic: no merge, no search, two passes of gathers at monotone indices.
     """
     n, m = reference.shape[0], current.shape[0]
     if n == 0 or m == 0:
         raise ValueError("the Wasserstein distance needs at least one value on each side")
-    return wasserstein_from_ranks(reference, current, ranks(reference, current))
-
-
-def wasserstein_from_ranks(reference: np.ndarray, current: np.ndarray, where: Ranks) -> float:
-    """:func:`wasserstein_distance_sorted` from the ranks of ``current`` in ``reference``.
-
-    ∫|F_ref - F_cur| is a sum over the segments between consecutive values of the merged
-    order (ties: reference first). A segment starts at a current value c_k (k+1 current and
-    ``right_k`` reference values at or below it) or at a reference value r_j (j+1 reference
-    values, and the current values below it, ``below_j``); it ends at the next value of
-    either side. Both sums need only gathers at the known ranks: no merged array is built.
-    """
-    n, m = reference.shape[0], current.shape[0]
-    right = where.right
-    # Segments starting at current values: next value is min(c_{k+1}, r_{right_k}).
-    following = reference[np.minimum(right, n - 1)]
-    following[int(np.searchsorted(right, n)) :] = np.inf
-    np.minimum(following[:-1], current[1:], out=following[:-1])
-    following -= current
-    weight = right / n
-    weight -= np.arange(1, m + 1, dtype=np.float64) / m
-    np.abs(weight, out=weight)
-    if np.isinf(following[-1]):
-        following[-1] = 0.0
-    total = float(np.dot(weight, following))
-    # Segments starting at reference values: next value is min(r_{j+1}, c_{below_j}).
-    below = np.cumsum(np.bincount(right, minlength=n + 1)[:n])
-    following = current[np.minimum(below, m - 1)]
-    following[int(np.searchsorted(below, m)) :] = np.inf
-    np.minimum(following[:-1], reference[1:], out=following[:-1])
-    following -= reference
-    weight = np.arange(1, n + 1, dtype=np.float64) / n
-    weight -= below / m
-    np.abs(weight, out=weight)
-    if np.isinf(following[-1]):
-        following[-1] = 0.0
-    return total + float(np.dot(weight, following))
+    if n == m:
+        gap = reference - current
+        np.abs(gap, out=gap)
+        return float(gap.sum() / n)
+    # Pieces starting at a reference breakpoint t = i·m: the current value there is c_k,
+    # k = floor(i·m/n); the piece ends at the next breakpoint of either sample.
+    start = np.arange(n, dtype=np.int64) * m
+    other = start // n
+    length = np.minimum(start + m, (other + 1) * n) - start
+    gap = current[other] - reference
+    np.abs(gap, out=gap)
+    total = float(np.dot(length.astype(np.float64), gap))
+    # Pieces starting at a current breakpoint k·n, except where a reference one is too.
+    start = np.arange(m, dtype=np.int64) * n
+    other = start // m
+    length = np.minimum(start + n, (other + 1) * m) - start
+    length[start % m == 0] = 0
+    gap = reference[other] - current
+    np.abs(gap, out=gap)
+    total += float(np.dot(length.astype(np.float64), gap))
+    return total / (float(n) * float(m))
 
 
 def wasserstein_test(

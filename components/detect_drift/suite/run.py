@@ -23,11 +23,9 @@ from components.detect_drift.suite.numeric import (
     TestOutcome,
     ks_p_value,
     ks_statistic,
-    ks_statistic_from_ranks,
     psi_numeric,
-    ranks,
     sorted_finite,
-    wasserstein_from_ranks,
+    wasserstein_distance_sorted,
 )
 from components.detect_drift.suite.profile import ReferenceProfile
 
@@ -138,20 +136,13 @@ def test_numeric(
     """The numeric tests of sorted ``current`` against a sorted reference."""
     results: dict[str, TestOutcome] = {}
     n, m = reference.shape[0], current.shape[0]
-    # Wasserstein needs every rank; KS alone ranks only where its supremum can be.
-    where = ranks(reference, current) if "wasserstein" in tests else None
     if "ks" in tests:
-        d = (
-            ks_statistic(reference, current)
-            if where is None
-            else ks_statistic_from_ranks(where, n, m)
-        )
-        statistic, p = ks_p_value(d, n, m)
+        statistic, p = ks_p_value(ks_statistic(reference, current), n, m)
         results["ks"] = TestOutcome(statistic, p, bool(p < settings.ks_alpha))
     if "psi" in tests:
         results["psi"] = psi_numeric(shares, edges, current, settings.psi_threshold)
     if "wasserstein" in tests:
-        value = wasserstein_from_ranks(reference, current, where) / max(std, WASSERSTEIN_MIN_STD)
+        value = wasserstein_distance_sorted(reference, current) / max(std, WASSERSTEIN_MIN_STD)
         results["wasserstein"] = TestOutcome(
             value, None, bool(value >= settings.wasserstein_threshold)
         )

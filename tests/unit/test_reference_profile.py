@@ -1,0 +1,123 @@
+"""The reference profile: written by train(), read by detect_drift() instead of training data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from components.detect_drift.logic import data_tests, detect_drift
+from components.detect_drift.suite import read_profile
+from components.detect_drift.suite.reference import PREDICTION_COLUMN, prediction_column
+from components.evaluate.logic import evaluate
+from components.ingest.logic import ingest
+from components.train.logic import train
+from lifecycle import keys
+from lifecycle.config import ColumnSpec, LifecycleConfig, SchemaConfig
+from lifecycle.datasets import read_dataset
+from lifecycle.registry import ModelRegistry
+from lifecycle.store import LocalStore
+from tests.helpers import COURSE
+
+CONFIG = LifecycleConfig()
+
+
+@pytest.fixture
+def store(tmp_path):
+    return LocalStore(tmp_path / "store")
+
+
+@pytest.fixture
+def trained(store):
+    training = ingest(store, str(COURSE / "data_init.csv"), "data_init", CONFIG.schema)
+    test = ingest(store, str(COURSE / "data_test.csv"), "data_test", CONFIG.schema)
+    model, _ = train(store, CONFIG, [training.key], test.key)
+    evaluate(store, CONFIG, model.version, test.key, "test", role="test")
+    ModelRegistry(store, CONFIG.model.name).set_alias(model.version)
+    return model, training
+
+
+def _check(store, batch_name: str, config: LifecycleConfig = CONFIG):
+    batch = ingest(store, str(COURSE / f"{batch_name}.csv"), batch_name, config.schema)
+    evaluation = evaluate(store, config, "production", batch.key, batch_name)
+    return batch, detect_drift(store, config, "1.0", batch.key, batch_name, evaluation.time_stamp)
+
+
+def test_train_stores_the_profile_of_features_target_and_predictions(store, trained):
+    model, training = trained
+    profile = read_profile(store.get_bytes(keys.model_profile_key("course", model.version)))
+    assert {name: info.role for name, info in profile.columns.items()} == {
+        "x": "feature",
+        "y": "target",
+        PREDICTION_COLUMN: "prediction",
+    }
+    frame = read_dataset(store, training.key)
+    assert profile.numeric("x").sorted.tolist() == sorted(frame["x"])
+    assert profile.numeric("y").std == pytest.approx(float(np.std(frame["y"])))
+    estimator, _ = ModelRegistry(store, "course").load_artifact(model.version)
+    predictions = estimator.predict(frame[["x"]])
+    assert profile.numeric(PREDICTION_COLUMN).sorted == pytest.approx(np.sort(predictions))
+
+
+def test_detect_drift_reads_the_profile_not_the_training_data(store, trained, monkeypatch):
+    _, training = trained
+    read = []
+    original = store.get_bytes
+    monkeypatch.setattr(store, "get_bytes", lambda key: read.append(key) or original(key))
+    _, decision = _check(store, "batch_1")
+    assert training.key not in read
+    assert keys.model_profile_key("course", "1.0") in read
+
+
+@pytest.mark.parametrize("batch_name", ["batch_1", "batch_3", "batch_6"])
+def test_flags_are_the_course_ones_with_the_same_values_as_before(store, trained, batch_name):
+    _, training = trained
+    batch, decision = _check(store, batch_name)
+    data_flags = {name for name in decision.flags if name.startswith(("ks_", "chi2_"))}
+    assert data_flags == {"ks_test_x", "ks_test_y"}
+    legacy = data_tests(
+        read_dataset(store, training.key),
+        read_dataset(store, batch.key),
+        CONFIG.schema,
+        CONFIG.drift,
+    )
+    for name, result in legacy.items():
+        assert decision.flags[name] == result.drifted
+        assert decision.statistics[name]["p_value"] == pytest.approx(result.p_value, abs=1e-12)
+        assert decision.statistics[name]["statistic"] == pytest.approx(result.statistic, abs=1e-12)
+    # The other statistics are logged, not flags.
+    for name in (
+        "psi_test_x",
+        "wasserstein_test_y",
+        f"ks_test_{PREDICTION_COLUMN}",
+        "dataset_drift",
+    ):
+        assert name in decision.statistics and name not in decision.flags
+
+
+def test_drifted_columns_carry_their_distributions(store, trained):
+    _, decision = _check(store, "batch_6")
+    assert decision.flags["ks_test_x"]
+    plot = decision.distributions["x"]
+    assert sum(plot["reference"]) == 10 and sum(plot["current"]) == 10
+    assert len(plot["edges"]) == len(plot["reference"]) + 1
+
+
+def test_a_model_without_a_profile_gets_one_computed_and_stored(store, trained):
+    key = keys.model_profile_key("course", "1.0")
+    store.delete(key)
+    _, decision = _check(store, "batch_1")
+    assert store.exists(key) and "ks_test_x" in decision.flags
+
+
+def test_prediction_and_dataset_flags_are_opt_in(store, trained):
+    drift = CONFIG.drift.model_copy(
+        update={"prediction_flags": True, "dataset_flag": True, "data_tests": ("ks", "psi")}
+    )
+    _, decision = _check(store, "batch_6", CONFIG.model_copy(update={"drift": drift}))
+    assert {"ks_test_prediction", "psi_test_x", "dataset_drift"} <= set(decision.flags)
+    assert decision.flags["dataset_drift"]
+
+
+def test_the_prediction_column_never_collides_with_the_schema():
+    schema = SchemaConfig(features=(ColumnSpec(name="prediction"),), target=ColumnSpec(name="y"))
+    assert prediction_column(LifecycleConfig(schema=schema)) == "prediction_"
