@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - the Markdown report is written line by line
 """Benchmark of the drift suite (issue 6): `make bench-drift`.
 
 Data: reference and current of ``--rows`` rows each, 20 float64 and 5 categorical
@@ -37,8 +38,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 NUMERIC, CATEGORICAL = 20, 5
-DRIFTED_NUMERIC = {"n00": ("shift", 0.25), "n04": ("scale", 1.3), "n08": ("shift", -0.15),
-                   "n12": ("scale", 0.8), "n16": ("shift", 0.1)}
+DRIFTED_NUMERIC = {
+    "n00": ("shift", 0.25),
+    "n04": ("scale", 1.3),
+    "n08": ("shift", -0.15),
+    "n12": ("scale", 0.8),
+    "n16": ("shift", 0.1),
+}
 DRIFTED_CATEGORICAL = {"c0": "reweight", "c3": "new_levels"}
 LEVELS = [10, 20, 30, 40, 50]
 SEED = 6
@@ -72,7 +78,11 @@ def _table(rows: int, drifted: bool, seed: int):
         if drifted and name in DRIFTED_NUMERIC:
             kind, amount = DRIFTED_NUMERIC[name]
             std = float(np.std(values))
-            values = values + amount * std if kind == "shift" else values.mean() + (values - values.mean()) * amount
+            values = (
+                values + amount * std
+                if kind == "shift"
+                else values.mean() + (values - values.mean()) * amount
+            )
         columns[name] = values
     for name, levels in zip(categorical_names(), LEVELS, strict=True):
         weights = np.linspace(1.0, 3.0, levels)
@@ -83,7 +93,9 @@ def _table(rows: int, drifted: bool, seed: int):
             labels = np.concatenate([labels, [f"{name}_new{j}" for j in range(3)]])
             weights = np.concatenate([weights, [2.0, 2.0, 2.0]])
         codes = rng.choice(labels.size, rows, p=weights / weights.sum())
-        columns[name] = pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), pa.array(labels))
+        columns[name] = pa.DictionaryArray.from_arrays(
+            pa.array(codes.astype(np.int32)), pa.array(labels)
+        )
     return pa.table(columns)
 
 
@@ -144,8 +156,9 @@ def run_scipy(reference: Path, current: Path) -> dict:
     from components.detect_drift.suite import category_counts
 
     started = time.perf_counter()
-    ref, cur = pq.ParquetFile(reference, read_dictionary=categorical_names()), pq.ParquetFile(
-        current, read_dictionary=categorical_names()
+    ref, cur = (
+        pq.ParquetFile(reference, read_dictionary=categorical_names()),
+        pq.ParquetFile(current, read_dictionary=categorical_names()),
     )
     drifted = []
     for name in numeric_names():
@@ -157,7 +170,12 @@ def run_scipy(reference: Path, current: Path) -> dict:
         ra, rc = category_counts(ref.read(columns=[name]).column(0))
         ca, cc = category_counts(cur.read(columns=[name]).column(0))
         levels = sorted(set(ra) | set(ca))
-        table = np.array([[dict(zip(ra, rc)).get(k, 0) for k in levels], [dict(zip(ca, cc)).get(k, 0) for k in levels]])
+        table = np.array(
+            [
+                [dict(zip(ra, rc, strict=True)).get(k, 0) for k in levels],
+                [dict(zip(ca, cc, strict=True)).get(k, 0) for k in levels],
+            ]
+        )
         if stats.chi2_contingency(table, correction=False).pvalue < 0.05:
             drifted.append(name)
     return {"seconds": time.perf_counter() - started, "drifted": sorted(drifted)}
@@ -189,7 +207,9 @@ def run_evidently(reference: Path, current: Path) -> dict:
     warnings.filterwarnings("ignore")
     started = time.perf_counter()
     ref, cur = pd.read_parquet(reference), pd.read_parquet(current)
-    definition = DataDefinition(numerical_columns=numeric_names(), categorical_columns=categorical_names())
+    definition = DataDefinition(
+        numerical_columns=numeric_names(), categorical_columns=categorical_names()
+    )
     snapshot = Report([DataDriftPreset()]).run(
         Dataset.from_pandas(cur, data_definition=definition),
         Dataset.from_pandas(ref, data_definition=definition),
@@ -210,10 +230,15 @@ def run_evidently(reference: Path, current: Path) -> dict:
 def child(args: argparse.Namespace) -> None:
     paths = {k: Path(v) for k, v in json.loads(args.paths).items()}
     rss_before = _peak_rss_mb()
+    cpu_before = resource.getrusage(resource.RUSAGE_SELF)
     if args.run == "suite-ks-chi2":
         out = run_suite(paths["profile"], paths["current"], ("ks", "chi2"))
     elif args.run == "suite-full":
-        out = run_suite(paths["profile"], paths["current"], ("ks", "psi", "wasserstein", "chi2", "jensenshannon"))
+        out = run_suite(
+            paths["profile"],
+            paths["current"],
+            ("ks", "psi", "wasserstein", "chi2", "jensenshannon"),
+        )
     elif args.run == "suite-big":
         out = run_suite(paths["profile"], paths["big"], ("ks", "chi2"))
     elif args.run == "scipy":
@@ -224,7 +249,9 @@ def child(args: argparse.Namespace) -> None:
         out = run_evidently(paths["reference"], paths["current"])
     else:
         raise SystemExit(f"unknown contender {args.run}")
-    out.update(peak_rss_mb=_peak_rss_mb(), rss_after_imports_mb=rss_before)
+    cpu = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_seconds = cpu.ru_utime - cpu_before.ru_utime + cpu.ru_stime - cpu_before.ru_stime
+    out.update(peak_rss_mb=_peak_rss_mb(), rss_after_imports_mb=rss_before, cpu_seconds=cpu_seconds)
     print(json.dumps(out))
 
 
@@ -233,8 +260,14 @@ def child(args: argparse.Namespace) -> None:
 
 def _run_child(python: str, contender: str, paths: dict[str, Path]) -> dict:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    command = [python, str(Path(__file__).resolve()), "--run", contender,
-               "--paths", json.dumps({k: str(v) for k, v in paths.items()})]
+    command = [
+        python,
+        str(Path(__file__).resolve()),
+        "--run",
+        contender,
+        "--paths",
+        json.dumps({k: str(v) for k, v in paths.items()}),
+    ]
     # Import the contender's libraries before its clock starts, but in its own process.
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -265,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--big-rows", type=int, default=10_000_000)
-    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--evidently-reps", type=int, default=1)
     parser.add_argument("--workdir", default="/tmp/bench-drift")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "drift.md"))
@@ -305,14 +338,33 @@ def main(argv: list[str] | None = None) -> int:
             python = args.bench_python if name == "evidently" else sys.executable
             result = _run_child(python, name, paths)
             runs[name].append(result)
-            print(f"rep {rep + 1}: {name:14s} {result['seconds']:8.3f} s  "
-                  f"peak RSS {result['peak_rss_mb']:7.0f} MB  drifted {len(result['drifted'])}", flush=True)
+            print(
+                f"rep {rep + 1}: {name:14s} {result['seconds']:8.3f} s  "
+                f"peak RSS {result['peak_rss_mb']:7.0f} MB  drifted {len(result['drifted'])}",
+                flush=True,
+            )
     big = _run_child(sys.executable, "suite-big", paths) if args.big_rows else None
     if big:
-        print(f"big: {args.big_rows} rows {big['seconds']:.2f} s peak RSS {big['peak_rss_mb']:.0f} MB", flush=True)
+        print(
+            f"big: {args.big_rows} rows {big['seconds']:.2f} s peak RSS {big['peak_rss_mb']:.0f} MB",
+            flush=True,
+        )
 
-    median = {name: statistics.median(r["seconds"] for r in results) for name, results in runs.items() if results}
-    rss = {name: statistics.median(r["peak_rss_mb"] for r in results) for name, results in runs.items() if results}
+    median = {
+        name: statistics.median(r["seconds"] for r in results)
+        for name, results in runs.items()
+        if results
+    }
+    rss = {
+        name: statistics.median(r["peak_rss_mb"] for r in results)
+        for name, results in runs.items()
+        if results
+    }
+    cpu = {
+        name: statistics.median(r["cpu_seconds"] for r in results)
+        for name, results in runs.items()
+        if results
+    }
     bound_mb = 1.2 * (current_bytes + profile_size) / 2**20
     expected = sorted([*DRIFTED_NUMERIC, *DRIFTED_CATEGORICAL])
     lines = [
@@ -326,8 +378,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{'s' if args.evidently_reps > 1 else ''}, it takes minutes). Times include reading the Parquet "
         "files each contender needs; imports are excluded.",
         "",
-        "| contender | wall time (s) | peak RSS (MB) | suite-ks-chi2 speed-up | suite-full speed-up | drifted columns found |",
-        "|---|---:|---:|---:|---:|---|",
+        "| contender | wall time (s) | CPU time (s) | peak RSS (MB) | suite-ks-chi2 speed-up | suite-full speed-up | drifted columns found |",
+        "|---|---:|---:|---:|---:|---:|---|",
     ]
     for name in contenders:
         if name not in median:
@@ -335,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
         found = runs[name][0]["drifted"]
         verdict = "all 7, no false alarm" if found == expected else ", ".join(found) or "-"
         lines.append(
-            f"| {name} | {median[name]:.3f} | {rss[name]:.0f} | {median[name] / median['suite-ks-chi2']:.1f}× "
+            f"| {name} | {median[name]:.3f} | {cpu[name]:.3f} | {rss[name]:.0f} | {median[name] / median['suite-ks-chi2']:.1f}× "
             f"| {median[name] / median['suite-full']:.1f}× | {verdict if name != 'floor' else 'n/a'} |"
         )
     lines += [
@@ -347,25 +399,66 @@ def main(argv: list[str] | None = None) -> int:
     ]
 
     def target(label: str, value: float, goal: str, ok: bool) -> None:
-        lines.append(f"| {label} | {value:.2f}{'×' if 'RSS' not in label else ' MB'} (goal {goal}) | {'yes' if ok else 'NO'} |")
+        lines.append(
+            f"| {label} | {value:.2f}{'×' if 'RSS' not in label else ' MB'} (goal {goal}) | {'yes' if ok else 'NO'} |"
+        )
 
     if "evidently" in median:
-        target("evidently / suite-ks-chi2", median["evidently"] / median["suite-ks-chi2"], "≥ 40×",
-               median["evidently"] / median["suite-ks-chi2"] >= 40)
-        target("evidently / suite-full", median["evidently"] / median["suite-full"], "≥ 40×",
-               median["evidently"] / median["suite-full"] >= 40)
-    target("scipy / suite-ks-chi2", median["scipy"] / median["suite-ks-chi2"], "≥ 2.5×",
-           median["scipy"] / median["suite-ks-chi2"] >= 2.5)
-    target("suite-ks-chi2 / floor", median["suite-ks-chi2"] / median["floor"], "≤ 1.0×",
-           median["suite-ks-chi2"] <= median["floor"])
-    target("suite-full / floor", median["suite-full"] / median["floor"], "≤ 1.0× (informative)",
-           median["suite-full"] <= median["floor"])
-    target("suite-ks-chi2 peak RSS", rss["suite-ks-chi2"],
-           f"≤ 1.2 × (current {current_bytes / 2**20:.0f} MB + profile {profile_size / 2**20:.0f} MB) = {bound_mb:.0f} MB",
-           rss["suite-ks-chi2"] <= bound_mb)
+        target(
+            "evidently / suite-ks-chi2",
+            median["evidently"] / median["suite-ks-chi2"],
+            "≥ 40×",
+            median["evidently"] / median["suite-ks-chi2"] >= 40,
+        )
+        target(
+            "evidently / suite-full",
+            median["evidently"] / median["suite-full"],
+            "≥ 40×",
+            median["evidently"] / median["suite-full"] >= 40,
+        )
+    target(
+        "scipy / suite-ks-chi2",
+        median["scipy"] / median["suite-ks-chi2"],
+        "≥ 2.5×",
+        median["scipy"] / median["suite-ks-chi2"] >= 2.5,
+    )
+    target(
+        "suite-ks-chi2 / floor",
+        median["suite-ks-chi2"] / median["floor"],
+        "≤ 1.0×",
+        median["suite-ks-chi2"] <= median["floor"],
+    )
+    target(
+        "suite-full / floor",
+        median["suite-full"] / median["floor"],
+        "≤ 1.0× (informative)",
+        median["suite-full"] <= median["floor"],
+    )
+    target(
+        "suite-ks-chi2 peak RSS",
+        rss["suite-ks-chi2"],
+        f"≤ 1.2 × (current {current_bytes / 2**20:.0f} MB + profile {profile_size / 2**20:.0f} MB) = {bound_mb:.0f} MB",
+        rss["suite-ks-chi2"] <= bound_mb,
+    )
     if big:
-        target(f"suite-ks-chi2 peak RSS, {args.big_rows:,}-row current from Parquet ({big['seconds']:.1f} s)",
-               big["peak_rss_mb"], "< 2048 MB", big["peak_rss_mb"] < 2048)
+        target(
+            f"suite-ks-chi2 peak RSS, {args.big_rows:,}-row current from Parquet ({big['seconds']:.1f} s)",
+            big["peak_rss_mb"],
+            "< 2048 MB",
+            big["peak_rss_mb"] < 2048,
+        )
+    lines += [
+        "",
+        "Notes:",
+        f"- Load average at the end of the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (the "
+        "machine is shared): wall times move by tens of percent between runs, hence interleaving, "
+        "medians, and the CPU time column.",
+        "- KS p-values are scipy's exactly. For large samples with a small drift (2.2 ≤ n_eff·D² < 370, "
+        "n_eff = nm/(n+m)) scipy's exact Smirnov p-value alone costs about 0.5 s per column at 1M rows, "
+        "in every contender that reports it; the drifts injected here lie outside that band.",
+        "- evidently runs its default preset (at this size: Wasserstein for numeric columns, "
+        "Jensen–Shannon for categorical ones, threshold 0.1).",
+    ]
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))

@@ -38,10 +38,11 @@ class TestOutcome(NamedTuple):
 
 def sorted_finite(values: np.ndarray) -> np.ndarray:
     """``values`` as float64, NaN dropped, sorted (a new array)."""
-    values = np.asarray(values, dtype=np.float64)
-    if np.isnan(values).any():
-        values = values[~np.isnan(values)]
-    return np.sort(values)
+    ordered = np.sort(np.asarray(values, dtype=np.float64))
+    # np.sort puts NaN last: one look at the end instead of a pass over the column.
+    if ordered.size and np.isnan(ordered[-1]):
+        ordered = ordered[: int(np.argmax(np.isnan(ordered)))]
+    return ordered
 
 
 # Current values per block of the rank search: a block and the reference slice it spans
