@@ -28,21 +28,25 @@ def open_files() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
-def our_temp_folders() -> set[str]:
-    return {name for name in os.listdir(tempfile.gettempdir()) if name.startswith("lifecycle-")}
-
-
 def test_a_hundred_monitoring_runs_in_a_row(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)  # KFP must leave nothing in the working folder either
+    # A private temporary folder, for this process and the task processes it starts, so that
+    # whatever the runs leave behind is theirs alone.
+    private_temp = tmp_path / "tmp"
+    private_temp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(private_temp))
+    monkeypatch.setattr(tempfile, "tempdir", str(private_temp))
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)  # KFP must leave nothing in the working folder either
     store = LocalStore(tmp_path / "store")
     run_training(str(COURSE / "data_init.csv"), str(COURSE / "data_test.csv"), store.uri, CONFIG)
     run_monitoring(str(COURSE / "batch_1.csv"), "soak_warmup", store.uri, CONFIG)
-    files, temp_folders = open_files(), our_temp_folders()
+    files, temp_entries = open_files(), set(os.listdir(private_temp))
     for run in range(RUNS):
         run_monitoring(str(COURSE / f"batch_{run % 6 + 1}.csv"), f"soak_{run:03d}", store.uri, CONFIG)
     assert open_files() <= files
-    assert our_temp_folders() <= temp_folders
-    assert sorted(os.listdir(tmp_path)) == ["store"]
+    assert set(os.listdir(private_temp)) <= temp_entries
+    assert os.listdir(work) == []
     evaluations = evaluation_log(store).records()
     assert len(evaluations) == 3 * (1 + 1 + RUNS)
     drift_decisions = [d for d in decision_log(store).records() if d["kind"] == "drift"]
