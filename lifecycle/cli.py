@@ -144,7 +144,7 @@ def cmd_scenario(args: argparse.Namespace) -> int:
     print(format_table(batch_outcomes(store, config.model.name)))
     from pipelines.report import write_scenario_report
 
-    report = write_scenario_report(store, config, Path("report.html"), f"Scenario {plan.name!r}")
+    report = write_scenario_report(store, config, Path(args.report), f"Scenario {plan.name!r}")
     print(f"report: {report.resolve()}")
     print(f"\nfinished in {time.monotonic() - started:.1f} s")
     return 0
@@ -286,6 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = add("scenario", cmd_scenario, "play a whole scenario: training, then one monitoring run per batch")
     sub.add_argument("name", choices=["course", "diabetes"])
     sub.add_argument("--reset", action="store_true", help="empty the store first")
+    sub.add_argument("--report", default="report.html", help="where to write the HTML report (default report.html)")
     for name in ("train", "monitor", "scenario"):
         commands.choices[name].add_argument(
             "--runner",

@@ -28,8 +28,9 @@ def run_cli(*argv: str) -> tuple[int, str]:
 
 @pytest.fixture(scope="module")
 def course_run(tmp_path_factory) -> tuple[LocalStore, str]:
-    root = tmp_path_factory.mktemp("course") / "store"
-    code, printed = run_cli("scenario", "course", "--store", str(root))
+    folder = tmp_path_factory.mktemp("course")
+    root = folder / "store"
+    code, printed = run_cli("scenario", "course", "--store", str(root), "--report", str(folder / "report.html"))
     assert code == 0, printed[-3000:]
     return LocalStore(root), printed
 
@@ -91,7 +92,7 @@ def test_retraining_uses_the_training_data_and_every_batch_since(course_run):
 
 def test_a_second_scenario_needs_reset(course_run):
     store, _ = course_run
-    code, _ = run_cli("scenario", "course", "--store", store.uri)
+    code, _ = run_cli("scenario", "course", "--store", store.uri, "--report", "unused.html")
     assert code == 1
 
 

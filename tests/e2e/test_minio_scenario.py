@@ -24,7 +24,7 @@ def lifecycle(*argv: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_course_scenario_in_minio(minio_store_uri, minio_env, tmp_path):
-    run = lifecycle("scenario", "course", "--store", minio_store_uri)
+    run = lifecycle("scenario", "course", "--store", minio_store_uri, "--report", str(tmp_path / "report.html"))
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[-3000:]
     assert minio_env.secret_key not in output  # credentials never reach the logs
