@@ -1,4 +1,4 @@
-"""Fixtures of the container tests: the base image, built once per session when missing."""
+"""Fixtures of the container tests: the base image (built when missing) and the stage images."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lifecycle.images import DEFAULT_REGISTRY, image_tag
+from lifecycle.images import DEFAULT_REGISTRY, STAGES, image_tag
 from tests.docker._engine import image_exists, require_engine
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,3 +45,27 @@ def base_image() -> str:
         )
         assert image_exists(tag), f"make base-image did not produce {tag}"
     return tag
+
+
+@pytest.fixture(scope="session")
+def stage_images(base_image: str) -> dict[str, str]:
+    """``stage -> tag`` of every stage image, after ``make images`` (a cache hit when current).
+
+    Runs ``make images`` even when the tags exist, so the images are those of the Dockerfiles
+    in the tree; CI has built them just before, so this costs seconds there.
+    """
+    registry = os.environ.get("REGISTRY") or DEFAULT_REGISTRY
+    build = ["images", f"BASE_IMAGE={python_base_image()}", f"REGISTRY={registry}"]
+    result = subprocess.run(
+        ["make", "-C", str(ROOT), *build],
+        capture_output=True,
+        text=True,
+        timeout=_BUILD_TIMEOUT,
+    )
+    assert result.returncode == 0, (
+        f"make images failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    )
+    tags = {stage: image_tag(stage, registry) for stage in STAGES}
+    missing = [tag for tag in tags.values() if not image_exists(tag)]
+    assert not missing, f"make images did not produce {missing}"
+    return tags
