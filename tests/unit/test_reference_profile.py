@@ -121,3 +121,15 @@ def test_prediction_and_dataset_flags_are_opt_in(store, trained):
 def test_the_prediction_column_never_collides_with_the_schema():
     schema = SchemaConfig(features=(ColumnSpec(name="prediction"),), target=ColumnSpec(name="y"))
     assert prediction_column(LifecycleConfig(schema=schema)) == "prediction_"
+
+
+def test_decision_and_scenario_reports_render(store, trained, tmp_path):
+    from components.detect_drift.report import render_decision_html
+    from pipelines.report import write_scenario_report
+
+    _, decision = _check(store, "batch_6")
+    page = render_decision_html(store, CONFIG, decision)
+    assert page.count("<img") >= 3 and "x distribution" in page and "psi_test_x" in page
+    path = write_scenario_report(store, CONFIG, tmp_path / "report.html")
+    text = path.read_text(encoding="utf-8")
+    assert "Metric history per model version" in text and "batch_6" in text and "<img" in text
