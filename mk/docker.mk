@@ -44,7 +44,7 @@ base-image-offline: docker-up ## Build lifecycle-python-base:3.11-bookworm from 
 
 .PHONY: wheel
 wheel: install ## Build dist/*.whl and dist/requirements.lock (runtime deps pinned to .venv's versions)
-	rm -f $(DIST)/*.whl $(REQUIREMENTS_LOCK)
+	rm -rf build $(DIST)/*.whl $(REQUIREMENTS_LOCK)
 	SOURCE_DATE_EPOCH=$(WHEEL_EPOCH) $(PYTHON) -m pip wheel --quiet --no-deps --wheel-dir $(DIST) .
 	$(PYTHON) images/base/requirements_lock.py $(DIST)/*.whl --output $(REQUIREMENTS_LOCK)
 

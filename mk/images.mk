@@ -9,8 +9,6 @@
 # Tags come only from `python -m lifecycle.images` (the components' base_image); REGISTRY
 # overrides its registry. Every build hits Docker's layer cache when nothing changed.
 
-# The docker-py release DockerRunner talks to the engine with (host side only, not in images).
-DOCKER_PY_VERSION ?= 7.1.0
 STAGE_TAGS = $(PYTHON) -m lifecycle.images $(if $(REGISTRY),--registry $(REGISTRY))
 
 .PHONY: images
@@ -29,16 +27,12 @@ image-sizes: ## Print each image's size and its own layers' size beyond the base
 	@set -euo pipefail; base_size=$$($(DOCKER) image inspect --format '{{.Size}}' $(BASE_TAG)); \
 	printf '| %-14s | %-46s | %9s | %15s |\n' image tag "size (MB)" "own layers (B)"; \
 	printf '| %-14s | %-46s | %9s | %15s |\n' --- --- ---: ---:; \
-	printf '| %-14s | %-46s | %9.1f | %15s |\n' base $(BASE_TAG) "$$(echo "$$base_size / 1000000" | bc -l)" -; \
+	printf '| %-14s | %-46s | %9.1f | %15s |\n' base $(BASE_TAG) "$$(awk "BEGIN {print $$base_size / 1e6}")" -; \
 	$(STAGE_TAGS) | while read -r stage tag; do \
 		size=$$($(DOCKER) image inspect --format '{{.Size}}' $$tag); \
-		printf '| %-14s | %-46s | %9.1f | %15d |\n' $$stage $$tag "$$(echo "$$size / 1000000" | bc -l)" $$((size - base_size)); \
+		printf '| %-14s | %-46s | %9.1f | %15d |\n' $$stage $$tag "$$(awk "BEGIN {print $$size / 1e6}")" $$((size - base_size)); \
 	done
 
-.PHONY: docker-py
-docker-py: install
-	@$(PYTHON) -c 'import docker' 2>/dev/null || $(PYTHON) -m pip install --quiet 'docker==$(DOCKER_PY_VERSION)'
-
 .PHONY: run-docker
-run-docker: install docker-py ## Run the scenario in the stage images with kfp.local.DockerRunner (after make images; STORE=dir or minio://…)
+run-docker: install ## Run the scenario in the stage images with kfp.local.DockerRunner (after make images; STORE=dir or minio://…)
 	$(LIFECYCLE) scenario $(SCENARIO) --reset --runner docker $(if $(STORE),--store $(STORE))

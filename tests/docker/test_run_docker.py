@@ -72,12 +72,6 @@ def make(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
     return result
 
 
-@pytest.fixture(scope="module", autouse=True)
-def docker_py() -> None:
-    """docker-py, which DockerRunner needs on the host (``make docker-py`` installs the pin)."""
-    make("docker-py")
-
-
 def test_runner_is_chosen_in_one_place(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(RUNNER_ENV, raising=False)
     assert resolve_runner() == SUBPROCESS
