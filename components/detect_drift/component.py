@@ -31,6 +31,9 @@ def detect_drift(
     decision = decide(store, config, model_version, dataset_key_of(data), batch_id, evaluation_time)
     for name, fired in decision.flags.items():
         metrics.log_metric(name, float(fired))
+    for name, values in decision.statistics.items():
+        for measure, value in values.items():
+            metrics.log_metric(f"{name}.{measure}", float(value))
     metrics.log_metric("drift", float(decision.drift))
     Path(report.path).write_text(render_decision_html(store, config, decision), encoding="utf-8")
     print("flags: " + ", ".join(f"{k}={v}" for k, v in decision.flags.items()) + f"; drift={decision.drift}")

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from components.detect_drift.tests import (
+from components.detect_drift.course_tests import (
     DataTestResult,
     chi2_test,
     fixed_threshold_test,

@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 
 from components.detect_drift.logic import history_flags, retraining_signal, split_history
-from components.detect_drift.tests import (
+from components.detect_drift.course_tests import (
     chi2_test,
     fixed_threshold_test,
     hard_test,
