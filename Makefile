@@ -40,6 +40,7 @@ test: install ## Run the whole test suite
 
 .PHONY: lint
 lint: install ## Lint with ruff
-	$(VENV)/bin/ruff check lifecycle components pipelines tests
+	$(VENV)/bin/ruff check lifecycle components pipelines tests bench docs images
+	$(VENV)/bin/ruff format --check lifecycle components pipelines tests bench docs images
 
 -include mk/*.mk

@@ -58,7 +58,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def cmd_fit(args: argparse.Namespace) -> int:
     from components.train.logic import train
 
-    model, description = train(_store(args), _config(args), args.dataset, args.test_dataset, args.parent_version)
+    model, description = train(
+        _store(args), _config(args), args.dataset, args.test_dataset, args.parent_version
+    )
     print(description)
     print(f"registered {model.name} {model.version}")
     return 0
@@ -67,7 +69,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from components.evaluate.logic import evaluate
 
-    result = evaluate(_store(args), _config(args), args.model_version, args.dataset, args.batch, args.role)
+    result = evaluate(
+        _store(args), _config(args), args.model_version, args.dataset, args.batch, args.role
+    )
     _print_json(asdict(result))
     return 0
 
@@ -76,7 +80,12 @@ def cmd_detect_drift(args: argparse.Namespace) -> int:
     from components.detect_drift.logic import detect_drift
 
     decision = detect_drift(
-        _store(args), _config(args), args.model_version, args.dataset, args.batch, args.evaluation_time
+        _store(args),
+        _config(args),
+        args.model_version,
+        args.dataset,
+        args.batch,
+        args.evaluation_time,
     )
     _print_json(asdict(decision))
     return 0
@@ -92,7 +101,9 @@ def cmd_select_data(args: argparse.Namespace) -> int:
 def cmd_promote(args: argparse.Namespace) -> int:
     from components.promote.logic import promote
 
-    result = promote(_store(args), _config(args), args.challenger, args.champion, args.dataset, args.batch)
+    result = promote(
+        _store(args), _config(args), args.challenger, args.champion, args.dataset, args.batch
+    )
     _print_json(asdict(result))
     return 0
 
@@ -115,7 +126,11 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     config = _config(args)
     store_uri = resolve_store_uri(args.store)
     run_monitoring(args.batch_file, args.batch_id, store_uri, config, args.runner)
-    outcomes = [o for o in batch_outcomes(open_store(store_uri), config.model.name) if o.batch == args.batch_id]
+    outcomes = [
+        o
+        for o in batch_outcomes(open_store(store_uri), config.model.name)
+        if o.batch == args.batch_id
+    ]
     print(format_table(outcomes[-1:]))
     return 0
 
@@ -131,11 +146,16 @@ def cmd_scenario(args: argparse.Namespace) -> int:
     if args.reset:
         store.clear()
     elif store.list_keys():
-        raise LifecycleError(f"store {store_uri} is not empty: pass --reset to start the scenario afresh")
+        raise LifecycleError(
+            f"store {store_uri} is not empty: pass --reset to start the scenario afresh"
+        )
     with tempfile.TemporaryDirectory(prefix="lifecycle-scenario-") as workdir:
         plan = scenario(args.name, Path(workdir))
         config = load_config(args.config) if args.config else plan.config
-        print(f"== training on {plan.training_file.name}, testing on {plan.test_file.name}", flush=True)
+        print(
+            f"== training on {plan.training_file.name}, testing on {plan.test_file.name}",
+            flush=True,
+        )
         run_training(str(plan.training_file), str(plan.test_file), store_uri, config, args.runner)
         for batch_id, path in plan.batches:
             print(f"== monitoring {batch_id}", flush=True)
@@ -170,7 +190,9 @@ def cmd_data_drift(args: argparse.Namespace) -> int:
     try:
         reference, current = open_columns(args.reference), open_columns(args.current)
         profile = read_profile(profile_bytes(reference, psi_bins=_config(args).drift.psi_bins))
-        result = run_suite(profile, current, SuiteSettings.from_config(_config(args).drift), distributions=False)
+        result = run_suite(
+            profile, current, SuiteSettings.from_config(_config(args).drift), distributions=False
+        )
     except (OSError, ValueError) as exc:
         raise InvalidInputError(f"data-drift: {exc}") from None
     if args.json:
@@ -180,14 +202,26 @@ def cmd_data_drift(args: argparse.Namespace) -> int:
     for column in result.columns:
         for test, (statistic, p_value, drifted) in column.tests.items():
             p_text = "" if p_value is None else f"{p_value:.4g}"
-            rows.append([column.name, column.kind, test, f"{statistic:.6g}", p_text, "TRUE" if drifted else "FALSE"])
+            rows.append(
+                [
+                    column.name,
+                    column.kind,
+                    test,
+                    f"{statistic:.6g}",
+                    p_text,
+                    "TRUE" if drifted else "FALSE",
+                ]
+            )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
     drifted = sum(column.drifted for column in result.columns)
     print(
         f"\n{drifted} of {len(result.columns)} columns drifted (share {result.drifted_share:.3f}); "
-        f"dataset drift: {'TRUE' if result.dataset_drift else 'FALSE'} (share > {result.drift_share:g})"
+        f"dataset drift: {'TRUE' if result.dataset_drift else 'FALSE'} "
+        f"(share > {result.drift_share:g})"
     )
     return 0
 
@@ -206,7 +240,10 @@ def cmd_models(args: argparse.Namespace) -> int:
             model = registry.get(version)
             marker = "*" if version == production else " "
             metrics = ", ".join(f"{k}={v:.6g}" for k, v in model.test_metrics.items())
-            print(f" {marker} {version}  {model.created_at}  parent={model.parent_version or '-'}  {metrics}")
+            print(
+                f" {marker} {version}  {model.created_at}  "
+                f"parent={model.parent_version or '-'}  {metrics}"
+            )
     if not names:
         print(f"no models in store {store.uri}")
     return 0
@@ -241,7 +278,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lifecycle", description=__doc__.splitlines()[0])
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--store", help="store: a folder or minio://HOST:PORT/BUCKET (default $STORE or ./.store)")
+    common.add_argument(
+        "--store", help="store: a folder or minio://HOST:PORT/BUCKET (default $STORE or ./.store)"
+    )
     common.add_argument("--config", help="YAML config file (default: the course scenario's config)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -250,25 +289,39 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
         return sub
 
-    sub = add("validate", cmd_validate, "check a CSV/Parquet file (or store key) against the schema")
+    sub = add(
+        "validate", cmd_validate, "check a CSV/Parquet file (or store key) against the schema"
+    )
     sub.add_argument("--data", required=True, help="file or store key")
     sub = add("ingest", cmd_ingest, "validate and store a file as a versioned dataset")
     sub.add_argument("--data", required=True, help="file or store key")
     sub.add_argument("--name", required=True, help="dataset name, e.g. batch_1")
-    sub = add("fit", cmd_fit, "the train stage: fit on stored datasets and register the next version")
-    sub.add_argument("--dataset", required=True, action="append", help="training dataset key (repeatable)")
+    sub = add(
+        "fit", cmd_fit, "the train stage: fit on stored datasets and register the next version"
+    )
+    sub.add_argument(
+        "--dataset", required=True, action="append", help="training dataset key (repeatable)"
+    )
     sub.add_argument("--test-dataset", help="dataset key to score the new model on")
     sub.add_argument("--parent-version", help="the version this model retrains")
     sub = add("evaluate", cmd_evaluate, "score a model version on a stored dataset and record it")
-    sub.add_argument("--model-version", default="production", help="version or alias (default production)")
+    sub.add_argument(
+        "--model-version", default="production", help="version or alias (default production)"
+    )
     sub.add_argument("--dataset", required=True, help="dataset key")
     sub.add_argument("--batch", required=True, help="batch id recorded in the history")
     sub.add_argument("--role", default="monitor", choices=["test", "monitor", "challenger"])
-    sub = add("detect-drift", cmd_detect_drift, "run the drift tests for an evaluation and log the decision")
+    sub = add(
+        "detect-drift",
+        cmd_detect_drift,
+        "run the drift tests for an evaluation and log the decision",
+    )
     sub.add_argument("--model-version", required=True)
     sub.add_argument("--dataset", required=True, help="the batch's dataset key")
     sub.add_argument("--batch", required=True)
-    sub.add_argument("--evaluation-time", required=True, help="time_stamp of the evaluation under test")
+    sub.add_argument(
+        "--evaluation-time", required=True, help="time_stamp of the evaluation under test"
+    )
     sub = add("select-data", cmd_select_data, "assemble the retraining set for a model's successor")
     sub.add_argument("--model-version", required=True)
     sub = add("promote", cmd_promote, "promote a challenger when it is not worse than the champion")
@@ -283,10 +336,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub = add("monitor", cmd_monitor, "run the monitoring pipeline locally on one labelled batch")
     sub.add_argument("--batch-file", required=True)
     sub.add_argument("--batch-id", required=True)
-    sub = add("scenario", cmd_scenario, "play a whole scenario: training, then one monitoring run per batch")
+    sub = add(
+        "scenario",
+        cmd_scenario,
+        "play a whole scenario: training, then one monitoring run per batch",
+    )
     sub.add_argument("name", choices=["course", "diabetes"])
     sub.add_argument("--reset", action="store_true", help="empty the store first")
-    sub.add_argument("--report", default="report.html", help="where to write the HTML report (default report.html)")
+    sub.add_argument(
+        "--report",
+        default="report.html",
+        help="where to write the HTML report (default report.html)",
+    )
     for name in ("train", "monitor", "scenario"):
         commands.choices[name].add_argument(
             "--runner",
@@ -294,14 +355,24 @@ def build_parser() -> argparse.ArgumentParser:
             help="KFP local runner: subprocess (default, or $LIFECYCLE_RUNNER) or docker",
         )
 
-    sub = add("drift", cmd_drift, "the course's drift tests on an evaluation history CSV; prints JSON")
-    sub.add_argument("--eval-history", required=True, help="CSV: time_stamp, version, batch, metric, score")
-    sub = add("data-drift", cmd_data_drift, "the drift suite on two CSV/Parquet files; per-column statistics")
+    sub = add(
+        "drift", cmd_drift, "the course's drift tests on an evaluation history CSV; prints JSON"
+    )
+    sub.add_argument(
+        "--eval-history", required=True, help="CSV: time_stamp, version, batch, metric, score"
+    )
+    sub = add(
+        "data-drift",
+        cmd_data_drift,
+        "the drift suite on two CSV/Parquet files; per-column statistics",
+    )
     sub.add_argument("--reference", required=True, help="reference file (CSV or Parquet)")
     sub.add_argument("--current", required=True, help="current file (CSV or Parquet)")
     sub.add_argument("--json", action="store_true", help="print JSON instead of a table")
     add("models", cmd_models, "list models, versions and the production alias")
-    add("verify", cmd_verify, "check datasets, models, the alias, records and views for consistency")
+    add(
+        "verify", cmd_verify, "check datasets, models, the alias, records and views for consistency"
+    )
     sub = add("export-views", cmd_export_views, "copy the course-format CSV views out of the store")
     sub.add_argument("--to", required=True, help="destination folder")
     return parser

@@ -76,7 +76,9 @@ class ModelConfig(_Frozen):
     def _scikit_learn_only(cls, value: str) -> str:
         # Config must not be able to import arbitrary code.
         if not value.startswith("sklearn.") or value.count(".") < 2:
-            raise ValueError("must be a scikit-learn estimator path, e.g. sklearn.linear_model.Ridge")
+            raise ValueError(
+                "must be a scikit-learn estimator path, e.g. sklearn.linear_model.Ridge"
+            )
         return value
 
 

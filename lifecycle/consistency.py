@@ -70,6 +70,9 @@ def verify_store(store: Store) -> list[str]:
     return [
         *_dataset_problems(store),
         *_model_problems(store),
-        *(problem for log in (evaluation_log(store), drift_log(store), decision_log(store))
-          for problem in _history_problems(log)),
+        *(
+            problem
+            for log in (evaluation_log(store), drift_log(store), decision_log(store))
+            for problem in _history_problems(log)
+        ),
     ]

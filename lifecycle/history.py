@@ -65,6 +65,11 @@ def _cache_of(store: Store) -> dict[str, Record]:
         return cache
 
 
+def stamped_name(stamp: str, suffix: str) -> str:
+    """A unique object name that sorts by time: the stamp made key-safe, a random part, a suffix."""
+    return f"{stamp.replace(':', '').replace('+', 'Z')}-{uuid.uuid4().hex[:12]}{suffix}"
+
+
 def now_stamp() -> str:
     """The time stamp of a record: ISO 8601 UTC with microseconds, sortable as text."""
     return datetime.now(UTC).isoformat(timespec="microseconds")
@@ -85,8 +90,7 @@ class AppendLog:
         cache = _cache_of(self.store)
         for record in records:
             stamp = record.get("time_stamp") or now_stamp()
-            safe = stamp.replace(":", "").replace("+", "Z")
-            key = f"{self.prefix}/{safe}-{uuid.uuid4().hex[:12]}.json"
+            key = f"{self.prefix}/{stamped_name(stamp, '.json')}"
             raw = json.dumps(record, sort_keys=True)
             self.store.put_bytes(key, raw.encode())
             with _CACHE_LOCK:

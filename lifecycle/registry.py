@@ -34,7 +34,9 @@ def parse_version(version: str) -> tuple[int, int]:
     """
     major, dot, minor = version.partition(".")
     if not (dot and major.isdigit() and minor.isdigit()):
-        raise ModelNotFoundError(f"invalid model version {version!r}: expected MAJOR.MINOR, e.g. 1.0")
+        raise ModelNotFoundError(
+            f"invalid model version {version!r}: expected MAJOR.MINOR, e.g. 1.0"
+        )
     return int(major), int(minor)
 
 
@@ -99,7 +101,9 @@ class ModelRegistry:
         """
         parse_version(version)
         try:
-            raw = self.store.get_bytes(keys.model_version_prefix(self.name, version) + keys.META_FILE)
+            raw = self.store.get_bytes(
+                keys.model_version_prefix(self.name, version) + keys.META_FILE
+            )
         except KeyNotFoundError:
             raise ModelNotFoundError(
                 f"model {self.name!r} has no version {version!r} in store {self.store.uri}"
@@ -151,7 +155,9 @@ class ModelRegistry:
         try:
             artifact = self.store.get_bytes(key)
         except KeyNotFoundError:
-            raise ModelNotFoundError(f"model {self.name!r} {version}: artifact {key!r} is missing") from None
+            raise ModelNotFoundError(
+                f"model {self.name!r} {version}: artifact {key!r} is missing"
+            ) from None
         actual = hashlib.sha256(artifact).hexdigest()
         if actual != model.artifact_sha256:
             raise IntegrityError(
@@ -161,7 +167,9 @@ class ModelRegistry:
         try:
             return pickle.loads(artifact), model  # noqa: S301 - hash-checked, see module doc
         except Exception as exc:  # a corrupt pickle can raise almost anything
-            raise IntegrityError(f"model {self.name!r} {version}: artifact {key!r} is not a model: {exc}") from None
+            raise IntegrityError(
+                f"model {self.name!r} {version}: artifact {key!r} is not a model: {exc}"
+            ) from None
 
     def alias(self, alias: str = keys.PRODUCTION_ALIAS) -> str | None:
         """The version an alias names, or None when it is unset."""

@@ -19,11 +19,12 @@ What it sets, and why:
 * **Retries only where a re-run is harmless and can help** (:data:`RETRY_STAGES`). ``ingest``
   and ``select_data`` write content-addressed datasets, so a second attempt writes the same
   keys. ``validate`` is not retried: it fails on bad data, which a retry cannot mend, and the
-  run should say so at once. The store client already retries transient errors for ~10 s in-process; the
-  task retry covers longer outages (the MinIO pod restarting, a node going away). ``evaluate``,
-  ``detect_drift`` and ``promote`` append history records and ``train`` claims the next model
-  version: a re-run after a late failure would add a second record (which later drift tests
-  would count) or skip a version number, so they are not retried; a failed run says why.
+  run should say so at once. The store client already retries transient errors for ~10 s
+  in-process; the task retry covers longer outages (the MinIO pod restarting, a node going
+  away). ``evaluate``, ``detect_drift`` and ``promote`` append history records and ``train``
+  claims the next model version: a re-run after a late failure would add a second record
+  (which later drift tests would count) or skip a version number, so they are not retried; a
+  failed run says why.
 * **Image pull policy ``IfNotPresent``**: stage images are loaded with ``kind load``, not pulled
   from a registry. Images themselves are set by the components from
   :func:`lifecycle.images.image_tag`; this helper checks the task carries that tag.

@@ -51,7 +51,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output-root", type=Path, default=ROOT)
     for path in compile_all(parser.parse_args().output_root):
-        print(f"wrote {path.relative_to(parser.parse_args().output_root) if path.is_relative_to(parser.parse_args().output_root) else path}")
+        print(f"wrote {path}")
     return 0
 
 

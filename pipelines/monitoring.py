@@ -15,7 +15,10 @@ from pipelines.cluster import configure_task
 DEFAULT_CONFIG_JSON = LifecycleConfig().to_json()
 
 
-@dsl.pipeline(name="lifecycle-monitoring", description="Evaluate production on a new batch, detect drift, retrain and promote when it drifts.")
+@dsl.pipeline(
+    name="lifecycle-monitoring",
+    description="Evaluate production on a new batch; on drift, retrain and promote.",
+)
 def monitoring_pipeline(
     batch_source: str,
     batch_id: str,
@@ -34,51 +37,71 @@ def monitoring_pipeline(
         "ingest",
     )
     # Scores the production model on the batch: the history the drift tests read.
-    champion = configure_task(evaluate(
-        model_version="production",
-        data=batch.outputs["dataset"],
-        batch_id=batch_id,
-        role="monitor",
-        store_uri=store_uri,
-        config_json=config_json,
-    ), "evaluate")
+    champion = configure_task(
+        evaluate(
+            model_version="production",
+            data=batch.outputs["dataset"],
+            batch_id=batch_id,
+            role="monitor",
+            store_uri=store_uri,
+            config_json=config_json,
+        ),
+        "evaluate",
+    )
     # Decides whether the model drifted (history tests and data tests).
-    drift = configure_task(detect_drift(
-        model_version=champion.outputs["version"],
-        data=batch.outputs["dataset"],
-        batch_id=batch_id,
-        evaluation_time=champion.outputs["evaluation_time"],
-        store_uri=store_uri,
-        config_json=config_json,
-    ), "detect_drift")
+    drift = configure_task(
+        detect_drift(
+            model_version=champion.outputs["version"],
+            data=batch.outputs["dataset"],
+            batch_id=batch_id,
+            evaluation_time=champion.outputs["evaluation_time"],
+            store_uri=store_uri,
+            config_json=config_json,
+        ),
+        "detect_drift",
+    )
     with dsl.If(drift.outputs["Output"] == True, name="drift-detected"):  # noqa: E712 - KFP condition
         # Builds the challenger's training set by the retrain policy.
-        retraining_data = configure_task(select_data(
-            model_version=champion.outputs["version"], store_uri=store_uri, config_json=config_json
-        ), "select_data")
+        retraining_data = configure_task(
+            select_data(
+                model_version=champion.outputs["version"],
+                store_uri=store_uri,
+                config_json=config_json,
+            ),
+            "select_data",
+        )
         # Fits the challenger as the next version.
-        challenger = configure_task(train(
-            training_data=retraining_data.outputs["dataset"],
-            test_data=batch.outputs["dataset"],
-            parent_version=champion.outputs["version"],
-            store_uri=store_uri,
-            config_json=config_json,
-        ), "train")
+        challenger = configure_task(
+            train(
+                training_data=retraining_data.outputs["dataset"],
+                test_data=batch.outputs["dataset"],
+                parent_version=champion.outputs["version"],
+                store_uri=store_uri,
+                config_json=config_json,
+            ),
+            "train",
+        )
         # Records the challenger's score on the batch in the history.
-        challenger_evaluation = configure_task(evaluate(
-            model_version=challenger.outputs["Output"],
-            data=batch.outputs["dataset"],
-            batch_id=batch_id,
-            role="challenger",
-            store_uri=store_uri,
-            config_json=config_json,
-        ), "evaluate")
+        challenger_evaluation = configure_task(
+            evaluate(
+                model_version=challenger.outputs["Output"],
+                data=batch.outputs["dataset"],
+                batch_id=batch_id,
+                role="challenger",
+                store_uri=store_uri,
+                config_json=config_json,
+            ),
+            "evaluate",
+        )
         # Promotes the challenger only when it is not worse than the champion.
-        configure_task(promote(
-            challenger_version=challenger.outputs["Output"],
-            champion_version=champion.outputs["version"],
-            data=batch.outputs["dataset"],
-            batch_id=batch_id,
-            store_uri=store_uri,
-            config_json=config_json,
-        ).after(challenger_evaluation), "promote")
+        configure_task(
+            promote(
+                challenger_version=challenger.outputs["Output"],
+                champion_version=champion.outputs["version"],
+                data=batch.outputs["dataset"],
+                batch_id=batch_id,
+                store_uri=store_uri,
+                config_json=config_json,
+            ).after(challenger_evaluation),
+            "promote",
+        )

@@ -31,14 +31,18 @@ def batch_outcomes(store: Store, model_name: str) -> list[BatchOutcome]:
         scores = {
             r["metric"]: r["score"]
             for r in evaluations
-            if r["role"] == "monitor" and r["batch"] == drift["batch"] and r["version"] == drift["version"]
+            if r["role"] == "monitor"
+            and r["batch"] == drift["batch"]
+            and r["version"] == drift["version"]
             and r["time_stamp"] <= drift["time_stamp"]
         }
         promotion = next(
             (
                 d
                 for d in decisions
-                if d["kind"] == "promotion" and d["batch"] == drift["batch"] and d["time_stamp"] > drift["time_stamp"]
+                if d["kind"] == "promotion"
+                and d["batch"] == drift["batch"]
+                and d["time_stamp"] > drift["time_stamp"]
             ),
             None,
         )
@@ -81,6 +85,9 @@ def format_table(outcomes: list[BatchOutcome]) -> str:
         for o in outcomes
     ]
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
-    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)) for row in [header, *rows]]
+    lines = [
+        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True))
+        for row in [header, *rows]
+    ]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)

@@ -13,7 +13,10 @@ from pipelines.cluster import configure_task
 DEFAULT_CONFIG_JSON = LifecycleConfig().to_json()
 
 
-@dsl.pipeline(name="lifecycle-training", description="Ingest, validate, train, evaluate and promote the first model.")
+@dsl.pipeline(
+    name="lifecycle-training",
+    description="Ingest, validate, train, evaluate and promote the first model.",
+)
 def training_pipeline(
     training_source: str,
     test_source: str,
@@ -43,28 +46,37 @@ def training_pipeline(
         "ingest",
     )
     # Fits the estimator and registers version 1.0 (or the next free one).
-    model = configure_task(train(
-        training_data=training_data.outputs["dataset"],
-        test_data=test_data.outputs["dataset"],
-        parent_version="",
-        store_uri=store_uri,
-        config_json=config_json,
-    ), "train")
+    model = configure_task(
+        train(
+            training_data=training_data.outputs["dataset"],
+            test_data=test_data.outputs["dataset"],
+            parent_version="",
+            store_uri=store_uri,
+            config_json=config_json,
+        ),
+        "train",
+    )
     # Starts the evaluation history with the test score.
-    evaluation = configure_task(evaluate(
-        model_version=model.outputs["Output"],
-        data=test_data.outputs["dataset"],
-        batch_id=test_name,
-        role="test",
-        store_uri=store_uri,
-        config_json=config_json,
-    ), "evaluate")
+    evaluation = configure_task(
+        evaluate(
+            model_version=model.outputs["Output"],
+            data=test_data.outputs["dataset"],
+            batch_id=test_name,
+            role="test",
+            store_uri=store_uri,
+            config_json=config_json,
+        ),
+        "evaluate",
+    )
     # Makes the model production unless a better one already is.
-    configure_task(promote(
-        challenger_version=model.outputs["Output"],
-        champion_version="production",
-        data=test_data.outputs["dataset"],
-        batch_id=test_name,
-        store_uri=store_uri,
-        config_json=config_json,
-    ).after(evaluation), "promote")
+    configure_task(
+        promote(
+            challenger_version=model.outputs["Output"],
+            champion_version="production",
+            data=test_data.outputs["dataset"],
+            batch_id=test_name,
+            store_uri=store_uri,
+            config_json=config_json,
+        ).after(evaluation),
+        "promote",
+    )

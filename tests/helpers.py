@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pandas as pd
+
+from lifecycle.store import Store
 
 COURSE = Path(__file__).resolve().parent.parent / "pipelines" / "scenarios" / "course"
 
@@ -14,10 +17,10 @@ def course_frame(name: str) -> pd.DataFrame:
     return pd.read_csv(COURSE / f"{name}.csv")
 
 
-def store_listing(root: Path) -> dict[str, bytes]:
-    """Every file under a local store with its bytes: compare before and after a failure."""
+def store_listing(store: Store) -> dict[str, str]:
+    """Every key of a store with the sha256 of its object: compare before and after a failure."""
+    listed = store.list_keys()
     return {
-        str(path.relative_to(root)): path.read_bytes()
-        for path in sorted(root.rglob("*"))
-        if path.is_file()
+        key: hashlib.sha256(data).hexdigest()
+        for key, data in zip(listed, store.get_many(listed), strict=True)
     }

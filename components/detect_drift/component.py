@@ -36,5 +36,9 @@ def detect_drift(
             metrics.log_metric(f"{name}.{measure}", float(value))
     metrics.log_metric("drift", float(decision.drift))
     Path(report.path).write_text(render_decision_html(store, config, decision), encoding="utf-8")
-    print("flags: " + ", ".join(f"{k}={v}" for k, v in decision.flags.items()) + f"; drift={decision.drift}")
+    print(
+        "flags: "
+        + ", ".join(f"{k}={v}" for k, v in decision.flags.items())
+        + f"; drift={decision.drift}"
+    )
     return decision.drift

@@ -73,7 +73,9 @@ class DataTestResult:
 def ks_test(reference: np.ndarray, current: np.ndarray, p_value: float) -> DataTestResult:
     """Two-sample Kolmogorov–Smirnov test; drifted when p < ``p_value``."""
     result = stats.ks_2samp(reference, current)
-    return DataTestResult(float(result.statistic), float(result.pvalue), bool(result.pvalue < p_value))
+    return DataTestResult(
+        float(result.statistic), float(result.pvalue), bool(result.pvalue < p_value)
+    )
 
 
 def chi2_test(reference: pd.Series, current: pd.Series, p_value: float) -> DataTestResult:

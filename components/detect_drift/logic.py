@@ -24,7 +24,13 @@ from lifecycle.history import decision_log, drift_log, evaluation_log, now_stamp
 from lifecycle.store import Store
 
 # Flag names as in the course's drift log: hard_test_RMSE, param_test_r2, …
-HISTORY_FLAG_PREFIX = {"hard": "hard", "param": "param", "iqr": "iqr", "fixed": "fixed", "worst": "worst"}
+HISTORY_FLAG_PREFIX = {
+    "hard": "hard",
+    "param": "param",
+    "iqr": "iqr",
+    "fixed": "fixed",
+    "worst": "worst",
+}
 
 
 def history_flags(
@@ -222,7 +228,8 @@ def detect_drift(
                 "version": version,
                 "batch": batch,
                 "decision": "retrain" if drift else "keep",
-                "reason": ", ".join(name for name, fired in flags.items() if fired) or "no test fired",
+                "reason": ", ".join(name for name, fired in flags.items() if fired)
+                or "no test fired",
                 "flags": flags,
                 "metrics": last,
                 "statistics": statistics,
@@ -231,7 +238,14 @@ def detect_drift(
     )
     if drift:
         drift_log(store).append(
-            [{"time_stamp": decision.time_stamp, "model_name": version, "flags": flags, "drift": drift}]
+            [
+                {
+                    "time_stamp": decision.time_stamp,
+                    "model_name": version,
+                    "flags": flags,
+                    "drift": drift,
+                }
+            ]
         )
     return decision
 
@@ -251,13 +265,19 @@ def parse_time_stamp(value: str, source: str) -> datetime:
             stamp = parse(text)
         except ValueError:
             continue
-        return stamp.replace(tzinfo=None) if stamp.tzinfo is None else stamp.astimezone().replace(tzinfo=None)
+        return (
+            stamp.replace(tzinfo=None)
+            if stamp.tzinfo is None
+            else stamp.astimezone().replace(tzinfo=None)
+        )
     raise InvalidInputError(
         f"{source}: column 'time_stamp': {text!r} is neither dd-mm-YYYY HH:MM:SS nor ISO 8601"
     )
 
 
-def flags_from_history_table(frame: pd.DataFrame, config: DriftConfig, source: str) -> dict[str, bool]:
+def flags_from_history_table(
+    frame: pd.DataFrame, config: DriftConfig, source: str
+) -> dict[str, bool]:
     """The course's drift check on an evaluation history in its CSV format.
 
     The run with the latest ``time_stamp`` is the last run, wherever its rows stand;
@@ -269,13 +289,17 @@ def flags_from_history_table(frame: pd.DataFrame, config: DriftConfig, source: s
     required = ["time_stamp", "version", "metric", "score"]
     for column in required:
         if column not in frame.columns:
-            raise InvalidInputError(f"{source}: missing column {column!r} (needs {', '.join(required)})")
+            raise InvalidInputError(
+                f"{source}: missing column {column!r} (needs {', '.join(required)})"
+            )
     if frame.empty:
         raise InvalidInputError(f"{source}: the history has no rows")
     stamps = [parse_time_stamp(value, source).isoformat() for value in frame["time_stamp"]]
     scores = pd.to_numeric(frame["score"], errors="coerce")
     if scores.isna().any():
-        raise InvalidInputError(f"{source}: column 'score': {int(scores.isna().sum())} rows are not numbers")
+        raise InvalidInputError(
+            f"{source}: column 'score': {int(scores.isna().sum())} rows are not numbers"
+        )
     unknown = sorted(set(frame["metric"].astype(str)) - set(METRIC_HIGHER_IS_WORSE))
     if unknown:
         raise InvalidInputError(
@@ -287,7 +311,9 @@ def flags_from_history_table(frame: pd.DataFrame, config: DriftConfig, source: s
     last_version = versions[[stamp == last_time for stamp in stamps]].iloc[0]
     records = [
         {"time_stamp": stamp, "version": version, "metric": str(metric), "score": float(score)}
-        for stamp, version, metric, score in zip(stamps, versions, frame["metric"], scores, strict=True)
+        for stamp, version, metric, score in zip(
+            stamps, versions, frame["metric"], scores, strict=True
+        )
     ]
     previous, last, _ = split_history(records, last_version, last_time, config)
     flags = history_flags(previous, last, config)

@@ -146,8 +146,10 @@ def render_decision_html(store: Store, config: LifecycleConfig, decision) -> str
     verdict = "DRIFT: retrain" if decision.drift else "no drift"
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>Drift report</title>"
-        "<style>body{font-family:sans-serif}td,th{border:1px solid #ccc;padding:2px 6px}</style></head><body>"
-        f"<h2>Model {html.escape(decision.model_version)} on {html.escape(decision.batch)}: {verdict}</h2>"
+        "<style>body{font-family:sans-serif}td,th{border:1px solid #ccc;padding:2px 6px}</style>"
+        "</head><body>"
+        f"<h2>Model {html.escape(decision.model_version)} on {html.escape(decision.batch)}: "
+        f"{verdict}</h2>"
         f"<p>{decision.previous_runs} previous run(s) in scope ({config.drift.history_scope}).</p>"
         "<table><tr><th>test</th><th>fired</th><th>statistic</th><th>p-value</th></tr>"
         f"{rows}</table>{''.join(charts)}</body></html>"

@@ -28,11 +28,18 @@ def evaluate(
     from lifecycle.store import open_store
 
     result = evaluate_model(
-        open_store(store_uri), config_from_json(config_json), model_version,
-        dataset_key_of(data), batch_id, role,
+        open_store(store_uri),
+        config_from_json(config_json),
+        model_version,
+        dataset_key_of(data),
+        batch_id,
+        role,
     )
     for name, score in result.metrics.items():
         metrics.log_metric(name, score)
-    print(f"model {result.version} on {batch_id}: " + ", ".join(f"{k}={v:.6g}" for k, v in result.metrics.items()))
+    print(
+        f"model {result.version} on {batch_id}: "
+        + ", ".join(f"{k}={v:.6g}" for k, v in result.metrics.items())
+    )
     outputs = namedtuple("EvaluateOutputs", ["version", "evaluation_time"])
     return outputs(result.version, result.time_stamp)

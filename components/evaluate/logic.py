@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import uuid
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,7 +12,7 @@ from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 from lifecycle import keys
 from lifecycle.config import LifecycleConfig
 from lifecycle.datasets import read_dataset
-from lifecycle.history import evaluation_log, now_stamp
+from lifecycle.history import evaluation_log, now_stamp, stamped_name
 from lifecycle.registry import ModelRegistry
 from lifecycle.store import Store, validate_name
 from lifecycle.tables import to_parquet_bytes
@@ -80,7 +79,7 @@ def evaluate(
     metrics = compute_metrics(actual, predicted)
     stamp = now_stamp()
     experiences = data.assign(prediction=predicted)
-    experience_key = f"{keys.experience_prefix(version, batch)}{stamp.replace(':', '')}-{uuid.uuid4().hex[:8]}.parquet"
+    experience_key = keys.experience_prefix(version, batch) + stamped_name(stamp, ".parquet")
     store.put_bytes(experience_key, to_parquet_bytes(experiences))
     evaluation_log(store).append(
         {

@@ -27,8 +27,14 @@ def promote(
     from lifecycle.store import open_store
 
     result = decide(
-        open_store(store_uri), config_from_json(config_json), challenger_version,
-        champion_version, dataset_key_of(data), batch_id,
+        open_store(store_uri),
+        config_from_json(config_json),
+        challenger_version,
+        champion_version,
+        dataset_key_of(data),
+        batch_id,
     )
     print(("promoted: " if result.promoted else "kept champion: ") + result.reason)
-    return namedtuple("PromoteOutputs", ["promoted", "production"])(result.promoted, result.production)
+    return namedtuple("PromoteOutputs", ["promoted", "production"])(
+        result.promoted, result.production
+    )

@@ -48,7 +48,9 @@ def promote(
             (no production model yet: the challenger is promoted).
     """
     registry = ModelRegistry(store, config.model.name)
-    champion_version = registry.alias() if champion in ("", "production") else registry.resolve(champion)
+    champion_version = (
+        registry.alias() if champion in ("", "production") else registry.resolve(champion)
+    )
     data = read_dataset(store, dataset_key)
     actual = data[config.schema.target.name].to_numpy()
     metric = config.promotion.metric
@@ -86,4 +88,6 @@ def promote(
             }
         ]
     )
-    return Promotion(challenger, champion_version, promoted, production, reason, challenger_score, champion_score)
+    return Promotion(
+        challenger, champion_version, promoted, production, reason, challenger_score, champion_score
+    )

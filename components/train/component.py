@@ -33,10 +33,16 @@ def train(
         store, config, [dataset_key_of(training_data)], dataset_key_of(test_data), parent_version
     )
     print(description)
-    artifact_key = keys.model_version_prefix(config.model.name, registered.version) + keys.MODEL_FILE
+    artifact_key = (
+        keys.model_version_prefix(config.model.name, registered.version) + keys.MODEL_FILE
+    )
     Path(model.path).write_bytes(store.get_bytes(artifact_key))
     model.metadata.update(
-        {"version": registered.version, "sha256": registered.artifact_sha256, **registered.test_metrics}
+        {
+            "version": registered.version,
+            "sha256": registered.artifact_sha256,
+            **registered.test_metrics,
+        }
     )
     print(f"registered {config.model.name} {registered.version}")
     return registered.version

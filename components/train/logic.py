@@ -31,7 +31,9 @@ def build_estimator(model: ModelConfig, schema: SchemaConfig) -> Any:
     try:
         estimator_class = getattr(importlib.import_module(module_name), class_name)
     except (ImportError, AttributeError):
-        raise InvalidInputError(f"config model.estimator: no estimator {model.estimator!r}") from None
+        raise InvalidInputError(
+            f"config model.estimator: no estimator {model.estimator!r}"
+        ) from None
     if not (isinstance(estimator_class, type) and issubclass(estimator_class, RegressorMixin)):
         raise InvalidInputError(f"config model.estimator: {model.estimator!r} is not a regressor")
     try:
@@ -79,7 +81,10 @@ def describe(estimator: Any, schema: SchemaConfig) -> str:
     else:
         terms = " + ".join(f"a{i}*{name}" for i, name in enumerate(names, start=1))
         lines = [f"{target} = {terms} + b"]
-        lines += [f"a{i} = {value}  ({name})" for i, (name, value) in enumerate(zip(names, coefficients, strict=True), 1)]
+        lines += [
+            f"a{i} = {value}  ({name})"
+            for i, (name, value) in enumerate(zip(names, coefficients, strict=True), 1)
+        ]
     lines.append(f"b = {float(final.intercept_)}")
     return "\n".join(lines)
 

@@ -38,7 +38,9 @@ def _numeric_column(values: pd.Series, spec: ColumnSpec, source: str) -> pd.Seri
     if missing.any():
         raise DataValidationError(source, spec.name, "missing values", int(missing.sum()))
     if pd.api.types.is_bool_dtype(values):
-        raise DataValidationError(source, spec.name, "boolean values where numbers are expected", len(values))
+        raise DataValidationError(
+            source, spec.name, "boolean values where numbers are expected", len(values)
+        )
     numbers = pd.to_numeric(values, errors="coerce")
     not_numeric = numbers.isna()
     if not_numeric.any():
@@ -53,7 +55,10 @@ def _numeric_column(values: pd.Series, spec: ColumnSpec, source: str) -> pd.Seri
     too_large = int((numbers.abs() > MAX_MAGNITUDE).sum())
     if too_large:
         raise DataValidationError(
-            source, spec.name, f"values beyond ±{MAX_MAGNITUDE:g} (their squares overflow)", too_large
+            source,
+            spec.name,
+            f"values beyond ±{MAX_MAGNITUDE:g} (their squares overflow)",
+            too_large,
         )
     if spec.min is not None and (below := int((numbers < spec.min).sum())):
         raise DataValidationError(source, spec.name, f"values below the minimum {spec.min}", below)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from pathlib import Path
@@ -13,7 +14,7 @@ _TEMP_PREFIX = ".tmp-"
 
 
 class LocalStore(Store):
-    """Objects are files under ``root``; writes go to a temp file in the same folder, then rename."""
+    """Objects are files under ``root``; a write goes to a temp file beside it, then renames."""
 
     def __init__(self, root: str | os.PathLike[str]):
         self.root = Path(root).resolve()
@@ -85,7 +86,5 @@ class LocalStore(Store):
             self.delete(key)
         for folder, dirs, _ in os.walk(self.root, topdown=False):
             for name in dirs:
-                try:
+                with contextlib.suppress(OSError):  # not empty: a temp file of another writer
                     os.rmdir(Path(folder, name))
-                except OSError:
-                    pass

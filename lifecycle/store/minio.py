@@ -154,7 +154,9 @@ class MinioSettings:
             )
         shown = f"{parts.scheme}://{parts.netloc}{parts.path}"
         if not parts.hostname or parts.query or parts.fragment:
-            raise InvalidInputError(f"invalid MinIO store URI {shown!r}: use minio://HOST:PORT/BUCKET")
+            raise InvalidInputError(
+                f"invalid MinIO store URI {shown!r}: use minio://HOST:PORT/BUCKET"
+            )
         try:
             parts.port  # noqa: B018 - raises on a non-numeric port
         except ValueError:
@@ -476,4 +478,3 @@ class MinioStore(Store):
                     )
 
             self._call("clear the store", remove)
-

@@ -30,7 +30,9 @@ def diabetes_config() -> LifecycleConfig:
     )
     return LifecycleConfig(
         schema=SchemaConfig(features=features, target=ColumnSpec(name="target")),
-        model=ModelConfig(name="diabetes", estimator="sklearn.linear_model.Ridge", params={"alpha": 0.1}),
+        model=ModelConfig(
+            name="diabetes", estimator="sklearn.linear_model.Ridge", params={"alpha": 0.1}
+        ),
         # Eleven columns are tested per batch: a strict p-value keeps false alarms near 1 %;
         # the error bounds sit above the model's test RMSE (~61) and below its test R² (~0.45).
         drift=DriftConfig(

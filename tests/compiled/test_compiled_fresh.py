@@ -32,7 +32,9 @@ def test_every_compiled_file_is_committed_and_fresh(fresh):
     for relative in compiled:
         committed = ROOT / relative
         assert committed.exists(), f"{relative} is not committed: run `make compile`"
-        assert _normalised(committed) == _normalised(fresh / relative), f"{relative} is stale: run `make compile`"
+        assert _normalised(committed) == _normalised(fresh / relative), (
+            f"{relative} is stale: run `make compile`"
+        )
 
 
 @pytest.mark.parametrize("stage", STAGES)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-from pathlib import Path
 
 import pytest
 
@@ -14,7 +13,7 @@ from lifecycle.history import decision_log, drift_log, evaluation_log
 from lifecycle.registry import ModelRegistry
 from lifecycle.store import LocalStore
 from pipelines.summary import batch_outcomes
-from tests.helpers import COURSE, store_listing
+from tests.helpers import store_listing
 
 pytestmark = pytest.mark.e2e
 
@@ -30,7 +29,9 @@ def run_cli(*argv: str) -> tuple[int, str]:
 def course_run(tmp_path_factory) -> tuple[LocalStore, str]:
     folder = tmp_path_factory.mktemp("course")
     root = folder / "store"
-    code, printed = run_cli("scenario", "course", "--store", str(root), "--report", str(folder / "report.html"))
+    code, printed = run_cli(
+        "scenario", "course", "--store", str(root), "--report", str(folder / "report.html")
+    )
     assert code == 0, printed[-3000:]
     return LocalStore(root), printed
 
@@ -40,8 +41,16 @@ def test_the_scenario_prints_one_row_per_batch(course_run):
     table = printed[printed.index("Scenario 'course'") :].splitlines()
     header = next(line for line in table if line.startswith("batch "))
     assert header.split()[:10] == [
-        "batch", "model", "RMSE", "R2", "hard_test_RMSE", "hard_test_r2",
-        "param_test_RMSE", "param_test_r2", "iqr_test_RMSE", "iqr_test_r2",
+        "batch",
+        "model",
+        "RMSE",
+        "R2",
+        "hard_test_RMSE",
+        "hard_test_r2",
+        "param_test_RMSE",
+        "param_test_r2",
+        "iqr_test_RMSE",
+        "iqr_test_r2",
     ]
     rows = [line for line in table if line.startswith("batch_")]
     assert [row.split()[0] for row in rows] == [f"batch_{i}" for i in range(1, 7)]
@@ -100,10 +109,12 @@ def test_a_bad_batch_fails_the_run_and_changes_nothing(course_run, tmp_path):
     store, _ = course_run
     bad = tmp_path / "batch_bad.csv"
     bad.write_text("x,y\n1,2\n2,not-a-number\n")
-    before = store_listing(Path(store.uri))
-    code, _ = run_cli("monitor", "--batch-file", str(bad), "--batch-id", "batch_7", "--store", store.uri)
+    before = store_listing(store)
+    code, _ = run_cli(
+        "monitor", "--batch-file", str(bad), "--batch-id", "batch_7", "--store", store.uri
+    )
     assert code != 0
-    assert store_listing(Path(store.uri)) == before
+    assert store_listing(store) == before
 
 
 def test_the_diabetes_scenario_runs_through_the_same_pipelines(tmp_path):

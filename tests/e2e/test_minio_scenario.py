@@ -19,12 +19,17 @@ pytestmark = pytest.mark.e2e
 def lifecycle(*argv: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "lifecycle.cli", *argv],
-        capture_output=True, text=True, env=dict(os.environ), timeout=1200,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=1200,
     )
 
 
 def test_course_scenario_in_minio(minio_store_uri, minio_env, tmp_path):
-    run = lifecycle("scenario", "course", "--store", minio_store_uri, "--report", str(tmp_path / "report.html"))
+    run = lifecycle(
+        "scenario", "course", "--store", minio_store_uri, "--report", str(tmp_path / "report.html")
+    )
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[-3000:]
     assert minio_env.secret_key not in output  # credentials never reach the logs
@@ -44,7 +49,9 @@ def test_course_scenario_in_minio(minio_store_uri, minio_env, tmp_path):
     assert len(drift) == 1 + 6
 
 
-def test_wrong_credentials_fail_in_one_line_without_echoing_them(minio_store_uri, minio_env, monkeypatch):
+def test_wrong_credentials_fail_in_one_line_without_echoing_them(
+    minio_store_uri, minio_env, monkeypatch
+):
     monkeypatch.setenv("MINIO_SECRET_KEY", "wrong-secret-for-this-test")
     run = lifecycle("models", "--store", minio_store_uri)
     assert run.returncode != 0

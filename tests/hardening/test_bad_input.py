@@ -1,5 +1,6 @@
 """Bad input through the CLI: a clear error naming what is wrong, a non-zero exit, and every
-store exactly as before (a listing with contents, compared before and after)."""
+store exactly as before (a listing with content hashes, compared before and after), on both
+backends: a local folder and the real MinIO server."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from lifecycle import keys
 from lifecycle.cli import main
 from lifecycle.config import LifecycleConfig
 from lifecycle.registry import ModelRegistry
-from lifecycle.store import LocalStore
+from lifecycle.store import Store
 from tests.helpers import COURSE, store_listing
 
 CONFIG = LifecycleConfig()
@@ -20,9 +21,9 @@ GOOD = (COURSE / "batch_1.csv").read_bytes()
 
 
 @pytest.fixture
-def store(tmp_path) -> LocalStore:
-    """A store holding the course's model 1.0 in production and its test evaluation."""
-    store = LocalStore(tmp_path / "store")
+def store(any_store: Store) -> Store:
+    """A store of each backend with the course's model 1.0 in production and its test score."""
+    store = any_store
     training = ingest(store, str(COURSE / "data_init.csv"), "data_init", CONFIG.schema)
     test = ingest(store, str(COURSE / "data_test.csv"), "data_test", CONFIG.schema)
     model, _ = train(store, CONFIG, [training.key], test.key)
@@ -31,15 +32,15 @@ def store(tmp_path) -> LocalStore:
     return store
 
 
-def refused(store: LocalStore, capsys, argv: list[str], *expected: str, code: int = 2) -> str:
+def refused(store: Store, capsys, argv: list[str], *expected: str, code: int = 2) -> str:
     """Run the CLI, expect a refusal naming ``expected``, and an unchanged store."""
-    before = store_listing(store.root)
+    before = store_listing(store)
     assert main([*argv, "--store", store.uri]) == code
     error = capsys.readouterr().err
     assert error.startswith("error: ") and error.count("\n") == 1, error
     for text in expected:
         assert text in error, error
-    assert store_listing(store.root) == before
+    assert store_listing(store) == before
     return error
 
 
@@ -66,7 +67,9 @@ def test_bad_batch_files_are_refused_by_validate_and_ingest(store, tmp_path, cap
     path = tmp_path / name
     path.write_bytes(data)
     refused(store, capsys, ["validate", "--data", str(path)], str(path), *expected)
-    refused(store, capsys, ["ingest", "--data", str(path), "--name", "batch_9"], str(path), *expected)
+    refused(
+        store, capsys, ["ingest", "--data", str(path), "--name", "batch_9"], str(path), *expected
+    )
 
 
 def test_a_bom_is_accepted(store, tmp_path, capsys):
@@ -79,7 +82,9 @@ def test_a_bom_is_accepted(store, tmp_path, capsys):
 def test_unsafe_batch_ids_and_names_are_refused(store, tmp_path, capsys, name):
     path = tmp_path / "batch.csv"
     path.write_bytes(GOOD)
-    refused(store, capsys, ["ingest", "--data", str(path), "--name", name], "dataset name", repr(name))
+    refused(
+        store, capsys, ["ingest", "--data", str(path), "--name", name], "dataset name", repr(name)
+    )
     (dataset,) = [k for k in store.list_keys("datasets/data_test/") if k.endswith(keys.DATA_FILE)]
     refused(store, capsys, ["evaluate", "--dataset", dataset, "--batch", name], "batch id", code=2)
 
@@ -117,8 +122,13 @@ def test_unknown_store_key_as_source(store, capsys):
 def test_bad_config_files_are_refused_naming_file_and_key(store, tmp_path, capsys, text, expected):
     path = tmp_path / "config.yaml"
     path.write_text(text)
-    refused(store, capsys, ["validate", "--data", str(COURSE / "batch_1.csv"), "--config", str(path)],
-            str(path), expected)
+    refused(
+        store,
+        capsys,
+        ["validate", "--data", str(COURSE / "batch_1.csv"), "--config", str(path)],
+        str(path),
+        expected,
+    )
 
 
 def test_unknown_cli_flags_exit_2(store, capsys):

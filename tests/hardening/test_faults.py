@@ -78,16 +78,35 @@ def test_two_monitoring_runs_at_once_keep_both_records_and_distinct_versions(tmp
     root = tmp_path / "store"
     lifecycle = [sys.executable, "-m", "lifecycle.cli"]
     trained = subprocess.run(
-        [*lifecycle, "train", "--data", str(COURSE / "data_init.csv"), "--test",
-         str(COURSE / "data_test.csv"), "--store", str(root)],
-        capture_output=True, text=True,
+        [
+            *lifecycle,
+            "train",
+            "--data",
+            str(COURSE / "data_init.csv"),
+            "--test",
+            str(COURSE / "data_test.csv"),
+            "--store",
+            str(root),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert trained.returncode == 0, trained.stdout[-2000:]
     runs = [
         subprocess.Popen(
-            [*lifecycle, "monitor", "--batch-file", str(COURSE / f"{batch}.csv"), "--batch-id", batch,
-             "--store", str(root)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [
+                *lifecycle,
+                "monitor",
+                "--batch-file",
+                str(COURSE / f"{batch}.csv"),
+                "--batch-id",
+                batch,
+                "--store",
+                str(root),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         for batch in ("batch_1", "batch_2")
     ]
@@ -113,7 +132,9 @@ def test_verify_reports_a_tampered_dataset_and_a_dangling_alias(tmp_path):
     store = LocalStore(tmp_path / "store")
     ref = ingest(store, str(COURSE / "batch_1.csv"), "batch_1", LifecycleConfig().schema)
     store.put_bytes(ref.key, b"garbage")
-    store.put_bytes(keys.model_alias_key("course", "production"), json.dumps({"version": "9.9"}).encode())
+    store.put_bytes(
+        keys.model_alias_key("course", "production"), json.dumps({"version": "9.9"}).encode()
+    )
     problems = verify_store(store)
     assert any("does not match its sha256" in p for p in problems)
     assert any("production names 9.9" in p for p in problems)

@@ -56,7 +56,17 @@ def test_local_default_credentials_stay_out_of_what_is_deployed(folder):
     defaults = local_default_credentials()
     assert defaults, "mk/minio.mk defines no local defaults to look for"
     for path in (ROOT / folder).rglob("*"):
-        if path.is_file() and path.suffix in {".yaml", ".yml", ".py", ".json", ".env", ".example", ""}:
+        if path.is_file() and path.suffix in {
+            ".yaml",
+            ".yml",
+            ".py",
+            ".json",
+            ".env",
+            ".example",
+            "",
+        }:
             text = path.read_text(encoding="utf-8", errors="ignore")
             for value in defaults:
-                assert value not in text, f"{path.relative_to(ROOT)} holds the local default {value!r}"
+                assert value not in text, (
+                    f"{path.relative_to(ROOT)} holds the local default {value!r}"
+                )

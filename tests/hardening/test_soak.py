@@ -43,13 +43,17 @@ def test_a_hundred_monitoring_runs_in_a_row(tmp_path, monkeypatch):
     run_monitoring(str(COURSE / "batch_1.csv"), "soak_warmup", store.uri, CONFIG)
     files, temp_entries = open_files(), set(os.listdir(private_temp))
     for run in range(RUNS):
-        run_monitoring(str(COURSE / f"batch_{run % 6 + 1}.csv"), f"soak_{run:03d}", store.uri, CONFIG)
+        run_monitoring(
+            str(COURSE / f"batch_{run % 6 + 1}.csv"), f"soak_{run:03d}", store.uri, CONFIG
+        )
     assert open_files() <= files
     assert set(os.listdir(private_temp)) <= temp_entries
     assert os.listdir(work) == []
     evaluations = evaluation_log(store).records()
     assert len(evaluations) == 3 * (1 + 1 + RUNS)
     drift_decisions = [d for d in decision_log(store).records() if d["kind"] == "drift"]
-    assert len(drift_decisions) == 1 + RUNS and not any(d["decision"] == "retrain" for d in drift_decisions)
+    assert len(drift_decisions) == 1 + RUNS and not any(
+        d["decision"] == "retrain" for d in drift_decisions
+    )
     assert verify_store(store) == []
     assert not list(Path(store.uri).rglob(".tmp-*"))

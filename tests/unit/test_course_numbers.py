@@ -73,9 +73,9 @@ def test_drift_cli_prints_the_course_flags_as_json(capsys):
 
 def test_drift_cli_accepts_iso_time_stamps(tmp_path, capsys):
     iso = COURSE_EVAL.assign(
-        time_stamp=pd.to_datetime(COURSE_EVAL["time_stamp"], format="%d-%m-%Y %H:%M:%S").dt.strftime(
-            "%Y-%m-%dT%H:%M:%S"
-        )
+        time_stamp=pd.to_datetime(
+            COURSE_EVAL["time_stamp"], format="%d-%m-%Y %H:%M:%S"
+        ).dt.strftime("%Y-%m-%dT%H:%M:%S")
     )
     path = tmp_path / "history.csv"
     iso.to_csv(path, index=False)

@@ -60,8 +60,18 @@ def _sample(rng: np.random.Generator, kind: str, size: int, shift: float) -> np.
     return rng.exponential(1.0 + shift, size)
 
 
-SIZES = [(1, 1), (3, 8), (20, 20), (57, 300), (1000, 999), (4000, 3000), (10_000, 10_001),
-         (30_000, 12_000), (KS_GRID_MIN_N, 5_000), (200_000, 150_000)]
+SIZES = [
+    (1, 1),
+    (3, 8),
+    (20, 20),
+    (57, 300),
+    (1000, 999),
+    (4000, 3000),
+    (10_000, 10_001),
+    (30_000, 12_000),
+    (KS_GRID_MIN_N, 5_000),
+    (200_000, 150_000),
+]
 KINDS = ["continuous", "ties", "integers", "skewed"]
 
 
@@ -139,7 +149,9 @@ def test_categorical_tests_match_scipy(ref_levels, cur_levels, n, m, skew):
     shares_ref, shares_cur = aligned_ref / n, aligned_cur / m
     shares_ref[shares_ref == 0], shares_cur[shares_cur == 0] = 1e-4, 1e-4
     expected_psi = float(np.sum((shares_cur - shares_ref) * np.log(shares_cur / shares_ref)))
-    assert psi_categorical(aligned_ref, aligned_cur, 0.1).statistic == pytest.approx(expected_psi, rel=1e-12)
+    assert psi_categorical(aligned_ref, aligned_cur, 0.1).statistic == pytest.approx(
+        expected_psi, rel=1e-12
+    )
 
 
 def test_chi2_with_a_single_category_does_not_fire():
@@ -164,14 +176,22 @@ def test_nan_is_dropped_before_testing():
 
 def _frames(rows: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
     rng = np.random.default_rng(seed)
-    reference = pd.DataFrame({
-        "stable": rng.normal(size=rows), "moved": rng.normal(size=rows),
-        "level": rng.choice(list("abcd"), rows), "new_level": rng.choice(list("ab"), rows),
-    })
-    current = pd.DataFrame({
-        "stable": rng.normal(size=rows), "moved": rng.normal(0.5, size=rows),
-        "level": rng.choice(list("abcd"), rows), "new_level": rng.choice(list("abc"), rows),
-    })
+    reference = pd.DataFrame(
+        {
+            "stable": rng.normal(size=rows),
+            "moved": rng.normal(size=rows),
+            "level": rng.choice(list("abcd"), rows),
+            "new_level": rng.choice(list("ab"), rows),
+        }
+    )
+    current = pd.DataFrame(
+        {
+            "stable": rng.normal(size=rows),
+            "moved": rng.normal(0.5, size=rows),
+            "level": rng.choice(list("abcd"), rows),
+            "new_level": rng.choice(list("abc"), rows),
+        }
+    )
     return reference, current
 
 
@@ -185,7 +205,9 @@ def test_run_suite_from_a_stored_profile_matches_scipy_column_by_column(tmp_path
         by_name = {column.name: column for column in result.columns}
         for name in ("stable", "moved"):
             expected = stats.ks_2samp(reference[name], current[name])
-            assert by_name[name].tests["ks"].p_value == pytest.approx(expected.pvalue, abs=TOLERANCE)
+            assert by_name[name].tests["ks"].p_value == pytest.approx(
+                expected.pvalue, abs=TOLERANCE
+            )
             assert set(by_name[name].tests) == {"ks", "psi", "wasserstein"}
         assert set(by_name["level"].tests) == {"chi2", "jensenshannon", "psi"}
         assert [c.name for c in result.columns if c.drifted] == ["moved", "new_level"]
@@ -206,7 +228,7 @@ BENCH_PYTHON = Path(os.environ.get("BENCH_PYTHON", ROOT / ".venv-bench" / "bin" 
 
 # Runs in .venv-bench: evidently's own stat tests (with their decisions) and ours on the
 # same generated cases and thresholds; prints one JSON record per (case, test).
-EVIDENTLY_CASES = r'''
+EVIDENTLY_CASES = r"""
 import json, warnings
 import numpy as np, pandas as pd
 warnings.filterwarnings("ignore")
@@ -253,7 +275,7 @@ for size in (300, 3000, 30000):
                         "theirs": bool(theirs.drifted), "ours_value": outcome.statistic if outcome.p_value is None else outcome.p_value,
                         "theirs_value": float(theirs.drift_score)})
 print(json.dumps(out))
-'''
+"""
 
 
 def _bench_python() -> Path:
@@ -270,7 +292,10 @@ def evidently_cases() -> list[dict]:
     done = subprocess.run(
         [str(_bench_python()), "-c", EVIDENTLY_CASES],
         env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True, text=True, timeout=600, check=False,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -286,7 +311,9 @@ def test_decisions_agree_with_evidently(evidently_cases):
     here: p = 0.017), so on the no-drift cases we check only that ours does not fire.
     """
     assert len(evidently_cases) == 3 * 5 * 3 + 3 * 4 * 3
-    no_drift = [c for c in evidently_cases if c["test"] == "chisquare" and " same " in f" {c['case']} "]
+    no_drift = [
+        c for c in evidently_cases if c["test"] == "chisquare" and " same " in f" {c['case']} "
+    ]
     assert no_drift and not any(case["ours"] for case in no_drift)
     compared = [case for case in evidently_cases if case not in no_drift]
     disagreements = [case for case in compared if case["ours"] != case["theirs"]]
@@ -300,4 +327,6 @@ def test_ks_and_wasserstein_values_equal_evidently(evidently_cases):
         if case["test"] in ("ks", "wasserstein", "jensenshannon") or (
             case["test"] == "psi" and case["case"].startswith("categorical")
         ):
-            assert case["ours_value"] == pytest.approx(case["theirs_value"], rel=1e-9, abs=1e-12), case
+            assert case["ours_value"] == pytest.approx(case["theirs_value"], rel=1e-9, abs=1e-12), (
+                case
+            )

@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from components.detect_drift.logic import history_flags, retraining_signal, split_history
 from components.detect_drift.course_tests import (
     chi2_test,
     fixed_threshold_test,
@@ -17,6 +16,7 @@ from components.detect_drift.course_tests import (
     parametric_test,
     worst_ever_test,
 )
+from components.detect_drift.logic import history_flags, retraining_signal, split_history
 from lifecycle.config import DriftConfig
 
 PREVIOUS = [1.0, 2.0, 3.0, 4.0]  # mean 2.5, std 1.118, Q1 1.75, Q3 3.25, IQR 1.5

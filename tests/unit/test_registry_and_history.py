@@ -43,7 +43,9 @@ def test_concurrent_registrations_never_share_a_version(store):
     registry = ModelRegistry(store, "m")
     results: list[str] = []
     threads = [
-        threading.Thread(target=lambda: results.append(registry.register(_fitted(), **METADATA).version))
+        threading.Thread(
+            target=lambda: results.append(registry.register(_fitted(), **METADATA).version)
+        )
         for _ in range(8)
     ]
     for thread in threads:
@@ -89,8 +91,17 @@ def test_evaluation_history_keeps_every_concurrent_append_and_its_view(store):
 
     def writer(worker: int) -> None:
         for i in range(25):
-            log.append([{"time_stamp": f"2026-01-01T00:00:{i:02d}.{worker:06d}+00:00", "version": "1.0",
-                         "batch": f"b{worker}", "metric": "RMSE", "score": float(i)}])
+            log.append(
+                [
+                    {
+                        "time_stamp": f"2026-01-01T00:00:{i:02d}.{worker:06d}+00:00",
+                        "version": "1.0",
+                        "batch": f"b{worker}",
+                        "metric": "RMSE",
+                        "score": float(i),
+                    }
+                ]
+            )
 
     threads = [threading.Thread(target=writer, args=(worker,)) for worker in range(8)]
     for thread in threads:
@@ -110,6 +121,8 @@ def test_store_keys_cannot_escape_the_store(store):
 
 
 def test_records_are_json_objects(store):
-    evaluation_log(store).append([{"time_stamp": "t", "version": "1.0", "batch": "b", "metric": "r2", "score": 1.0}])
+    evaluation_log(store).append(
+        [{"time_stamp": "t", "version": "1.0", "batch": "b", "metric": "r2", "score": 1.0}]
+    )
     (key,) = evaluation_log(store).keys()
     assert json.loads(store.get_bytes(key))["metric"] == "r2"

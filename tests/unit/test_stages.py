@@ -53,10 +53,10 @@ def test_ingest_reads_a_store_key_as_source(store):
 def test_invalid_data_writes_nothing(store, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("x,y\n1,2\n3,oops\n")
-    before = store_listing(store.root)
+    before = store_listing(store)
     with pytest.raises(DataValidationError, match="bad.csv: column 'y': non-numeric"):
         ingest(store, str(bad), "batch_1", CONFIG.schema)
-    assert store_listing(store.root) == before
+    assert store_listing(store) == before
 
 
 @pytest.mark.parametrize("name", ["../up", "a/b", "with space", "tab\there", ""])
@@ -76,13 +76,21 @@ def test_train_registers_metadata(trained):
 
 def test_estimator_and_hyperparameters_come_from_config(store, trained):
     _, training, _ = trained
-    config = CONFIG.model_copy(update={"model": ModelConfig(name="course", estimator="sklearn.linear_model.Ridge", params={"alpha": 3.0})})
+    config = CONFIG.model_copy(
+        update={
+            "model": ModelConfig(
+                name="course", estimator="sklearn.linear_model.Ridge", params={"alpha": 3.0}
+            )
+        }
+    )
     model, description = train(store, config, [training.key])
     assert model.params["alpha"] == 3.0 and model.version == "1.1"
     with pytest.raises(InvalidInputError, match="model.params"):
         build_estimator(ModelConfig(params={"no_such": 1}), CONFIG.schema)
     with pytest.raises(InvalidInputError, match="not a regressor"):
-        build_estimator(ModelConfig(estimator="sklearn.preprocessing.StandardScaler"), CONFIG.schema)
+        build_estimator(
+            ModelConfig(estimator="sklearn.preprocessing.StandardScaler"), CONFIG.schema
+        )
 
 
 def test_evaluate_appends_records_experiences_and_views(store, trained):
@@ -122,18 +130,25 @@ def test_without_previous_values_no_history_test_fires(store, trained):
     registry.set_alias(fresh.version)
     batch = ingest(store, str(COURSE / "batch_1.csv"), "batch_1", config.schema)
     evaluation = evaluate(store, config, "production", batch.key, "batch_1")
-    decision = detect_drift(store, config, fresh.version, batch.key, "batch_1", evaluation.time_stamp)
+    decision = detect_drift(
+        store, config, fresh.version, batch.key, "batch_1", evaluation.time_stamp
+    )
     assert not any(decision.flags.values()) and not decision.drift
 
 
 def test_select_data_policies(store, trained):
     model, training, _ = trained
-    batches = [ingest(store, str(COURSE / f"batch_{i}.csv"), f"batch_{i}", CONFIG.schema) for i in (1, 2, 3)]
+    batches = [
+        ingest(store, str(COURSE / f"batch_{i}.csv"), f"batch_{i}", CONFIG.schema)
+        for i in (1, 2, 3)
+    ]
     for batch in batches:
         evaluate(store, CONFIG, "production", batch.key, batch.name)
     records = evaluation_log(store).records()
     assert select_keys(model, records, RetrainConfig()) == [training.key] + [b.key for b in batches]
-    assert select_keys(model, records, RetrainConfig(policy="last_n", last_n=2)) == [b.key for b in batches[1:]]
+    assert select_keys(model, records, RetrainConfig(policy="last_n", last_n=2)) == [
+        b.key for b in batches[1:]
+    ]
     selected = select_data(store, CONFIG, model.version)
     assert selected.rows == 40
 
@@ -156,8 +171,16 @@ def test_promote_keeps_a_worse_challenger_out(store, trained):
 
 @pytest.mark.parametrize(
     ("challenger", "champion", "metric", "tolerance", "expected"),
-    [(1.0, 1.0, "RMSE", 0.0, True), (1.05, 1.0, "RMSE", 0.0, False), (1.05, 1.0, "RMSE", 0.1, True),
-     (0.9, 0.95, "r2", 0.0, False), (0.96, 0.95, "r2", 0.0, True)],
+    [
+        (1.0, 1.0, "RMSE", 0.0, True),
+        (1.05, 1.0, "RMSE", 0.0, False),
+        (1.05, 1.0, "RMSE", 0.1, True),
+        (0.9, 0.95, "r2", 0.0, False),
+        (0.96, 0.95, "r2", 0.0, True),
+    ],
 )
 def test_challenger_wins_when_not_worse(challenger, champion, metric, tolerance, expected):
-    assert challenger_wins(challenger, champion, PromotionConfig(metric=metric, tolerance=tolerance)) is expected
+    assert (
+        challenger_wins(challenger, champion, PromotionConfig(metric=metric, tolerance=tolerance))
+        is expected
+    )

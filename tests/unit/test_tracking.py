@@ -63,12 +63,23 @@ def mlflow_server(tmp_path: Path) -> Iterator[str]:
     log = (tmp_path / "mlflow.log").open("wb")
     process = subprocess.Popen(
         [
-            *command, "server",
-            "--backend-store-uri", f"sqlite:///{tmp_path / 'mlflow.db'}",
-            "--default-artifact-root", str(tmp_path / "artifacts"),
-            "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+            *command,
+            "server",
+            "--backend-store-uri",
+            f"sqlite:///{tmp_path / 'mlflow.db'}",
+            "--default-artifact-root",
+            str(tmp_path / "artifacts"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
         ],
-        stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path, start_new_session=True,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=tmp_path,
+        start_new_session=True,
     )
     uri = f"http://127.0.0.1:{port}"
     try:
@@ -136,7 +147,10 @@ def test_train_and_evaluate_log_params_metrics_and_version(
     evaluated = runs["evaluate"]
     assert evaluated.data.tags["model_version"] == "1.0"
     assert evaluated.data.params == {
-        "model_version": "1.0", "batch": "test", "dataset_key": test.key, "role": "test",
+        "model_version": "1.0",
+        "batch": "test",
+        "dataset_key": test.key,
+        "role": "test",
     }
     assert evaluated.data.metrics == pytest.approx(evaluation.metrics)
     assert set(evaluated.data.metrics) == {"RMSE", "r2", "MAE"}
@@ -156,7 +170,12 @@ def test_dead_server_warns_and_does_not_fail(tmp_path: Path) -> None:
     started = time.monotonic()
     with pytest.warns(TrackingWarning, match="could not log to MLflow"):
         run_id = log_evaluation(
-            "course", "1.0", "test", "datasets/test/x/data.parquet", "test", {"RMSE": 1.0},
+            "course",
+            "1.0",
+            "test",
+            "datasets/test/x/data.parquet",
+            "test",
+            {"RMSE": 1.0},
             settings=settings,
         )
     assert run_id is None

@@ -26,7 +26,12 @@ def test_valid_frame_is_typed_and_ordered():
         (pd.DataFrame({"x": [1, 2], "y": [1, 2], "z": [0, 0]}), "z", "unexpected column", None),
         (pd.DataFrame({"x": [1, None, None], "y": [1, 2, 3]}), "x", "missing values", 2),
         (pd.DataFrame({"x": ["1", "one", "two"], "y": [1, 2, 3]}), "x", "non-numeric", 2),
-        (pd.DataFrame({"x": [1.0, float("inf"), -float("inf")], "y": [1, 2, 3]}), "x", "infinite", 2),
+        (
+            pd.DataFrame({"x": [1.0, float("inf"), -float("inf")], "y": [1, 2, 3]}),
+            "x",
+            "infinite",
+            2,
+        ),
         (pd.DataFrame({"x": [True, False], "y": [1, 2]}), "x", "boolean", 2),
     ],
 )
