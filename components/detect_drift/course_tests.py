@@ -1,18 +1,15 @@
-"""The course's drift tests, as pure functions of explicit thresholds.
+"""The course's drift tests on a metric's history, as pure functions of explicit thresholds.
 
-History tests compare the last value of a metric with its previous values;
-``higher_is_worse`` says which side is bad (RMSE: higher, r2: lower). With no
-previous value, no history test fires. Data tests compare two samples of a column.
+Each compares the last value of a metric with its previous values; ``higher_is_worse``
+says which side is bad (RMSE: higher, r2: lower). With no previous value, no history test
+fires. The data tests (KS, chi-squared, …) are the suite in :mod:`components.detect_drift.suite`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
-from scipy import stats
 
 
 def _worse(value: float, bound: float, higher_is_worse: bool) -> bool:
@@ -59,38 +56,3 @@ def worst_ever_test(previous: Sequence[float], last: float, higher_is_worse: boo
 def fixed_threshold_test(last: float, threshold: float, higher_is_worse: bool) -> bool:
     """Worse than a fixed threshold (max RMSE, min r2)."""
     return _worse(last, threshold, higher_is_worse)
-
-
-@dataclass(frozen=True)
-class DataTestResult:
-    """A two-sample test of one column: its statistic, p-value and decision."""
-
-    statistic: float
-    p_value: float
-    drifted: bool
-
-
-def ks_test(reference: np.ndarray, current: np.ndarray, p_value: float) -> DataTestResult:
-    """Two-sample Kolmogorov–Smirnov test; drifted when p < ``p_value``."""
-    result = stats.ks_2samp(reference, current)
-    return DataTestResult(
-        float(result.statistic), float(result.pvalue), bool(result.pvalue < p_value)
-    )
-
-
-def chi2_test(reference: pd.Series, current: pd.Series, p_value: float) -> DataTestResult:
-    """Chi-squared test of the category counts of two samples; drifted when p < ``p_value``.
-
-    Categories seen in only one sample are counted as zero in the other.
-    """
-    categories = sorted(set(reference.astype(str)) | set(current.astype(str)))
-    if len(categories) < 2:
-        return DataTestResult(0.0, 1.0, False)
-    table = np.array(
-        [
-            reference.astype(str).value_counts().reindex(categories, fill_value=0).to_numpy(),
-            current.astype(str).value_counts().reindex(categories, fill_value=0).to_numpy(),
-        ]
-    )
-    statistic, p, _, _ = stats.chi2_contingency(table, correction=False)
-    return DataTestResult(float(statistic), float(p), bool(p < p_value))

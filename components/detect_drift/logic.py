@@ -8,16 +8,13 @@ from datetime import datetime
 import pandas as pd
 
 from components.detect_drift.course_tests import (
-    DataTestResult,
-    chi2_test,
     fixed_threshold_test,
     hard_test,
     iqr_test,
-    ks_test,
     parametric_test,
     worst_ever_test,
 )
-from lifecycle.config import METRIC_HIGHER_IS_WORSE, DriftConfig, LifecycleConfig, SchemaConfig
+from lifecycle.config import METRIC_HIGHER_IS_WORSE, DriftConfig, LifecycleConfig
 from lifecycle.datasets import read_dataset
 from lifecycle.errors import InvalidInputError
 from lifecycle.history import decision_log, drift_log, evaluation_log, now_stamp
@@ -57,23 +54,6 @@ def history_flags(
                 fired = threshold is not None and fixed_threshold_test(value, threshold, higher)
             flags[f"{HISTORY_FLAG_PREFIX[test]}_test_{metric}"] = fired
     return flags
-
-
-def data_tests(
-    reference: pd.DataFrame, current: pd.DataFrame, schema: SchemaConfig, config: DriftConfig
-) -> dict[str, DataTestResult]:
-    """KS for numeric columns and chi-squared for categorical ones, reference versus current."""
-    results: dict[str, DataTestResult] = {}
-    for column in schema.columns:
-        if column.kind == "numeric" and "ks" in config.data_tests:
-            results[f"ks_test_{column.name}"] = ks_test(
-                reference[column.name].to_numpy(), current[column.name].to_numpy(), config.p_value
-            )
-        elif column.kind == "categorical" and "chi2" in config.data_tests:
-            results[f"chi2_test_{column.name}"] = chi2_test(
-                reference[column.name], current[column.name], config.p_value
-            )
-    return results
 
 
 def profile_tests(
