@@ -8,10 +8,11 @@ filesystem, a writable ``/tmp`` and a non-root user, and never pulls an image.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +130,24 @@ def make_runner(
     )
 
 
+@contextlib.contextmanager
+def _task_temp_dir(folder: str) -> Iterator[None]:
+    """Point the task processes' ``TMPDIR`` at ``folder`` for the run.
+
+    KFP's lightweight-component command writes each task's source into ``$(mktemp -d)`` and
+    never removes it; in a folder of ours, removed after the run, nothing is left behind.
+    """
+    previous = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = folder
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ["TMPDIR"]
+        else:
+            os.environ["TMPDIR"] = previous
+
+
 def run_pipeline(
     pipeline: Callable[..., Any],
     arguments: Mapping[str, Any],
@@ -150,7 +169,11 @@ def run_pipeline(
         PipelineFailedError: a task failed.
     """
     chosen = resolve_runner(runner)
-    with tempfile.TemporaryDirectory(prefix="lifecycle-kfp-") as pipeline_root:
+    with (
+        tempfile.TemporaryDirectory(prefix="lifecycle-kfp-") as pipeline_root,
+        tempfile.TemporaryDirectory(prefix="lifecycle-tasks-") as task_temp,
+        _task_temp_dir(task_temp),
+    ):
         local.init(
             runner=make_runner(chosen, arguments["store_uri"], pipeline_root, files),
             pipeline_root=pipeline_root,
