@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from lifecycle.config import LifecycleConfig
+from lifecycle.datasets import DatasetRef
+from lifecycle.registry import ModelRegistry, ModelVersion
 from lifecycle.store import Store
 
 COURSE = Path(__file__).resolve().parent.parent / "pipelines" / "scenarios" / "course"
@@ -24,3 +27,18 @@ def store_listing(store: Store) -> dict[str, str]:
         key: hashlib.sha256(data).hexdigest()
         for key, data in zip(listed, store.get_many(listed), strict=True)
     }
+
+
+def course_model_in_production(store: Store) -> tuple[ModelVersion, DatasetRef, DatasetRef]:
+    """Train the course's model 1.0 on data_init, score it on data_test, make it production."""
+    from components.evaluate.logic import evaluate
+    from components.ingest.logic import ingest
+    from components.train.logic import train
+
+    config = LifecycleConfig()
+    training = ingest(store, str(COURSE / "data_init.csv"), "data_init", config.schema)
+    test = ingest(store, str(COURSE / "data_test.csv"), "data_test", config.schema)
+    model, _ = train(store, config, [training.key], test.key)
+    evaluate(store, config, model.version, test.key, "test", role="test")
+    ModelRegistry(store, config.model.name).set_alias(model.version)
+    return model, training, test

@@ -13,6 +13,17 @@ from lifecycle.history import evaluation_log
 from lifecycle.store import Store
 
 
+def _png(figure) -> bytes:
+    """The figure as PNG bytes; the figure is closed (pyplot keeps every open one alive)."""
+    import matplotlib.pyplot as plt
+
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    plt.close(figure)
+    return buffer.getvalue()
+
+
 def metric_history_png(scores: list[float], metric: str, sigmas: float, iqr_factor: float) -> bytes:
     """A chart of a metric's history, the last run highlighted, with each test's threshold."""
     import matplotlib
@@ -39,11 +50,7 @@ def metric_history_png(scores: list[float], metric: str, sigmas: float, iqr_fact
     axes.set_xlabel("evaluation (oldest first)")
     axes.set_title(f"{metric} history")
     axes.legend(fontsize=7, loc="best")
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    plt.close(figure)
-    return buffer.getvalue()
+    return _png(figure)
 
 
 def distribution_png(column: str, distribution: dict[str, list]) -> bytes:
@@ -81,11 +88,7 @@ def distribution_png(column: str, distribution: dict[str, list]) -> bytes:
     axes.set_ylabel("share")
     axes.set_title(f"{column}: drifted")
     axes.legend(fontsize=7, loc="best")
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    plt.close(figure)
-    return buffer.getvalue()
+    return _png(figure)
 
 
 def _img(png: bytes, alt: str) -> str:

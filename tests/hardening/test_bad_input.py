@@ -6,15 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from components.evaluate.logic import evaluate
-from components.ingest.logic import ingest
-from components.train.logic import train
 from lifecycle import keys
 from lifecycle.cli import main
 from lifecycle.config import LifecycleConfig
-from lifecycle.registry import ModelRegistry
 from lifecycle.store import Store
-from tests.helpers import COURSE, store_listing
+from tests.helpers import COURSE, course_model_in_production, store_listing
 
 CONFIG = LifecycleConfig()
 GOOD = (COURSE / "batch_1.csv").read_bytes()
@@ -23,13 +19,8 @@ GOOD = (COURSE / "batch_1.csv").read_bytes()
 @pytest.fixture
 def store(any_store: Store) -> Store:
     """A store of each backend with the course's model 1.0 in production and its test score."""
-    store = any_store
-    training = ingest(store, str(COURSE / "data_init.csv"), "data_init", CONFIG.schema)
-    test = ingest(store, str(COURSE / "data_test.csv"), "data_test", CONFIG.schema)
-    model, _ = train(store, CONFIG, [training.key], test.key)
-    evaluate(store, CONFIG, model.version, test.key, "test", role="test")
-    ModelRegistry(store, CONFIG.model.name).set_alias(model.version)
-    return store
+    course_model_in_production(any_store)
+    return any_store
 
 
 def refused(store: Store, capsys, argv: list[str], *expected: str, code: int = 2) -> str:

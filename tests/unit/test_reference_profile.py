@@ -11,13 +11,12 @@ from components.detect_drift.suite import read_profile
 from components.detect_drift.suite.reference import PREDICTION_COLUMN, prediction_column
 from components.evaluate.logic import evaluate
 from components.ingest.logic import ingest
-from components.train.logic import train
 from lifecycle import keys
 from lifecycle.config import ColumnSpec, LifecycleConfig, SchemaConfig
 from lifecycle.datasets import read_dataset
 from lifecycle.registry import ModelRegistry
 from lifecycle.store import LocalStore
-from tests.helpers import COURSE
+from tests.helpers import COURSE, course_model_in_production
 
 CONFIG = LifecycleConfig()
 
@@ -29,11 +28,7 @@ def store(tmp_path):
 
 @pytest.fixture
 def trained(store):
-    training = ingest(store, str(COURSE / "data_init.csv"), "data_init", CONFIG.schema)
-    test = ingest(store, str(COURSE / "data_test.csv"), "data_test", CONFIG.schema)
-    model, _ = train(store, CONFIG, [training.key], test.key)
-    evaluate(store, CONFIG, model.version, test.key, "test", role="test")
-    ModelRegistry(store, CONFIG.model.name).set_alias(model.version)
+    model, training, _ = course_model_in_production(store)
     return model, training
 
 

@@ -17,7 +17,7 @@ from lifecycle.errors import DataValidationError, InvalidInputError
 from lifecycle.history import decision_log, drift_log, evaluation_log
 from lifecycle.registry import ModelRegistry
 from lifecycle.store import LocalStore
-from tests.helpers import COURSE, store_listing
+from tests.helpers import COURSE, course_model_in_production, store_listing
 
 CONFIG = LifecycleConfig()
 
@@ -30,12 +30,7 @@ def store(tmp_path):
 @pytest.fixture
 def trained(store):
     """The course's model 1.0, trained on data_init and in production."""
-    training = ingest(store, str(COURSE / "data_init.csv"), "data_init", CONFIG.schema)
-    test = ingest(store, str(COURSE / "data_test.csv"), "data_test", CONFIG.schema)
-    model, _ = train(store, CONFIG, [training.key], test.key)
-    evaluate(store, CONFIG, model.version, test.key, "test", role="test")
-    ModelRegistry(store, CONFIG.model.name).set_alias(model.version)
-    return model, training, test
+    return course_model_in_production(store)
 
 
 def test_ingest_is_content_addressed_and_idempotent(store):
