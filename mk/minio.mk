@@ -45,6 +45,9 @@ $(TOOLS)/.minio-$(MINIO_VERSION):
 .PHONY: minio-install
 minio-install: $(TOOLS)/.minio-$(MINIO_VERSION) ## Build the pinned MinIO server into .tools/bin (go install; no-op when present)
 
+# The MinIO tests run against the real server: build it before the tests (a no-op once built).
+test: minio-install
+
 .PHONY: minio
 minio: minio-install ## Start MinIO on 127.0.0.1:9000 (MINIO_PORT; data in .minio/), wait until ready, print STORE and credentials
 	@mkdir -p $(MINIO_DATA)
