@@ -86,7 +86,7 @@ def format_table(outcomes: list[BatchOutcome]) -> str:
     ]
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
     lines = [
-        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True))
+        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         for row in [header, *rows]
     ]
     lines.insert(1, "  ".join("-" * width for width in widths))
