@@ -255,7 +255,8 @@ def cmd_export_views(args: argparse.Namespace) -> int:
     store = _store(args)
     target = Path(args.to)
     for log in (evaluation_log(store), drift_log(store), decision_log(store)):
-        log.refresh_view() if log.keys() else None
+        if log.keys():
+            log.refresh_view()
         if store.exists(log.view_key):
             path = target / log.view_key
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -115,7 +115,10 @@ class AppendLog:
         with _CACHE_LOCK:
             missing = [key for key in listed if key not in cache]
         if missing:
-            fetched = [json.loads(raw) for raw in self.store.get_many(missing)]
+            fetched = [
+                _parse_record(key, raw, self.store)
+                for key, raw in zip(missing, self.store.get_many(missing), strict=True)
+            ]
             with _CACHE_LOCK:
                 cache.update(zip(missing, fetched, strict=True))
         with _CACHE_LOCK:
@@ -229,6 +232,23 @@ class AppendLog:
             if held.get("token") != _LEASE_TOKEN.get():
                 return
         self.store.delete(self._lease_key)
+
+
+def _parse_record(key: str, raw: bytes, store: Store) -> Record:
+    """One history record, or an error naming the object that is not one.
+
+    Raises:
+        StoreError: ``raw`` is not a JSON object.
+    """
+    try:
+        record = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise StoreError(
+            f"history record {key!r} in store {store.uri} is not JSON: {exc}"
+        ) from None
+    if not isinstance(record, dict):
+        raise StoreError(f"history record {key!r} in store {store.uri} is not a JSON object")
+    return record
 
 
 def _evaluation_rows(records: list[Record]) -> tuple[list[str], list[list[Any]]]:

@@ -165,11 +165,17 @@ class ModelRegistry:
                 f"metadata says {model.artifact_sha256[:12]}…; refusing to load it"
             )
         try:
-            return pickle.loads(artifact), model  # noqa: S301 - hash-checked, see module doc
+            fitted = pickle.loads(artifact)  # noqa: S301 - hash-checked, see module doc
         except Exception as exc:  # a corrupt pickle can raise almost anything
             raise IntegrityError(
                 f"model {self.name!r} {version}: artifact {key!r} is not a model: {exc}"
             ) from None
+        if not callable(getattr(fitted, "predict", None)):
+            raise IntegrityError(
+                f"model {self.name!r} {version}: artifact {key!r} is not a model: "
+                f"a {type(fitted).__name__} has no predict()"
+            )
+        return fitted, model
 
     def alias(self, alias: str = keys.PRODUCTION_ALIAS) -> str | None:
         """The version an alias names, or None when it is unset."""

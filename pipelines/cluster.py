@@ -42,7 +42,7 @@ from kfp import dsl, kubernetes
 
 from lifecycle.images import STAGES, image_tag
 
-MINIO_SECRET = "mlpipeline-minio-artifact"
+MINIO_SECRET_NAME = "mlpipeline-minio-artifact"
 MINIO_SECRET_ENV = {"accesskey": "MINIO_ACCESS_KEY", "secretkey": "MINIO_SECRET_KEY"}
 STORE_CONFIG_MAP = "lifecycle-store"
 STORE_CONFIG_MAP_ENV = {"STORE": "STORE"}
@@ -91,7 +91,9 @@ def configure_task(task: dsl.PipelineTask, stage: str) -> dsl.PipelineTask:
     kubernetes.use_config_map_as_env(
         task, config_map_name=STORE_CONFIG_MAP, config_map_key_to_env=STORE_CONFIG_MAP_ENV
     )
-    kubernetes.use_secret_as_env(task, secret_name=MINIO_SECRET, secret_key_to_env=MINIO_SECRET_ENV)
+    kubernetes.use_secret_as_env(
+        task, secret_name=MINIO_SECRET_NAME, secret_key_to_env=MINIO_SECRET_ENV
+    )
     kubernetes.set_image_pull_policy(task, IMAGE_PULL_POLICY)
     task.set_caching_options(stage in CACHED_STAGES)
     if stage in RETRY_STAGES:

@@ -10,7 +10,7 @@ import pandas as pd
 from lifecycle.config import LifecycleConfig
 from lifecycle.datasets import DatasetRef
 from lifecycle.registry import ModelRegistry, ModelVersion
-from lifecycle.store import Store
+from lifecycle.store import LocalStore, Store
 
 COURSE = Path(__file__).resolve().parent.parent / "pipelines" / "scenarios" / "course"
 
@@ -21,7 +21,16 @@ def course_frame(name: str) -> pd.DataFrame:
 
 
 def store_listing(store: Store) -> dict[str, str]:
-    """Every key of a store with the sha256 of its object: compare before and after a failure."""
+    """Every key of a store with the sha256 of its object: compare before and after a failure.
+
+    A local store's folder is walked whole, so a stray temporary file counts as a change too.
+    """
+    if isinstance(store, LocalStore):
+        return {
+            path.relative_to(store.root).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in sorted(store.root.rglob("*"))
+            if path.is_file()
+        }
     listed = store.list_keys()
     return {
         key: hashlib.sha256(data).hexdigest()

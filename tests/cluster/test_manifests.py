@@ -34,7 +34,7 @@ VENV_BIN = Path(sys.executable).parent
 
 OFFLINE_OVERLAYS = ("kind", "kind-kfp-offline")
 NAMESPACE = "kubeflow"
-MINIO_SECRET = "mlpipeline-minio-artifact"
+MINIO_SECRET_NAME = "mlpipeline-minio-artifact"
 MINIO_SERVICE = "minio-service"
 MINIO_PORT = 9000
 KFP_BUCKET = "mlpipeline"
@@ -236,7 +236,7 @@ def test_minio_reads_its_root_credentials_from_the_generated_secret(ours: list[R
     (container,) = find(ours, "Deployment", "minio")["spec"]["template"]["spec"]["containers"]
     env = env_of(container)
     for var, key in (("MINIO_ROOT_USER", "accesskey"), ("MINIO_ROOT_PASSWORD", "secretkey")):
-        assert env[var]["valueFrom"]["secretKeyRef"] == {"name": MINIO_SECRET, "key": key}
+        assert env[var]["valueFrom"]["secretKeyRef"] == {"name": MINIO_SECRET_NAME, "key": key}
 
 
 def test_minio_service_selects_the_minio_pods_on_9000(ours: list[Resource]) -> None:
@@ -287,7 +287,7 @@ def test_lifecycle_store_configmap_points_at_the_lifecycle_bucket(ours: list[Res
 
 def test_secret_is_generated_from_the_env_file(ours: list[Resource]) -> None:
     secrets = [r for r in ours if r["kind"] == "Secret"]
-    assert [s["metadata"]["name"] for s in secrets] == [MINIO_SECRET]
+    assert [s["metadata"]["name"] for s in secrets] == [MINIO_SECRET_NAME]
     data = {k: base64.b64decode(v).decode() for k, v in secrets[0]["data"].items()}
     assert data == {"accesskey": TEST_ACCESS_KEY, "secretkey": TEST_SECRET_KEY}
     kustomization = yaml.safe_load((MANIFESTS / "overlays/kind/kustomization.yaml").read_text())
@@ -352,7 +352,9 @@ def test_kfp_api_server_points_at_our_minio(kfp: list[Resource]) -> None:
     assert env["OBJECTSTORECONFIG_HOST"]["value"] == f"{MINIO_SERVICE}.{NAMESPACE}"
     assert env["OBJECTSTORECONFIG_PORT"]["value"] == str(MINIO_PORT)
     assert env["OBJECTSTORECONFIG_SECURE"]["value"] == "false"
-    assert env["OBJECTSTORECONFIG_ACCESSKEY"]["valueFrom"]["secretKeyRef"]["name"] == MINIO_SECRET
+    assert (
+        env["OBJECTSTORECONFIG_ACCESSKEY"]["valueFrom"]["secretKeyRef"]["name"] == MINIO_SECRET_NAME
+    )
 
 
 def test_kfp_ui_points_at_our_minio(kfp: list[Resource]) -> None:
@@ -364,7 +366,7 @@ def test_kfp_ui_points_at_our_minio(kfp: list[Resource]) -> None:
     assert env["MINIO_HOST"]["value"] == MINIO_SERVICE
     assert env["MINIO_NAMESPACE"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.namespace"
     assert env["MINIO_PORT"]["value"] == str(MINIO_PORT)
-    assert env["MINIO_ACCESS_KEY"]["valueFrom"]["secretKeyRef"]["name"] == MINIO_SECRET
+    assert env["MINIO_ACCESS_KEY"]["valueFrom"]["secretKeyRef"]["name"] == MINIO_SECRET_NAME
 
 
 def test_kfp_launcher_uses_our_minio_for_the_default_pipeline_root(kfp: list[Resource]) -> None:
@@ -374,7 +376,7 @@ def test_kfp_launcher_uses_our_minio_for_the_default_pipeline_root(kfp: list[Res
     assert default["endpoint"] == f"{MINIO_SERVICE}.{NAMESPACE}:{MINIO_PORT}"
     assert default["disableSSL"] is True
     assert default["credentials"]["secretRef"] == {
-        "secretName": MINIO_SECRET,
+        "secretName": MINIO_SECRET_NAME,
         "accessKeyKey": "accesskey",
         "secretKeyKey": "secretkey",
     }
@@ -388,13 +390,13 @@ def test_argo_archives_logs_to_our_minio(kfp: list[Resource]) -> None:
     s3 = yaml.safe_load(data["artifactRepository"])["s3"]
     assert s3["endpoint"] == f"{MINIO_SERVICE}.{NAMESPACE}.svc:{MINIO_PORT}"
     assert s3["bucket"] == KFP_BUCKET
-    assert s3["accessKeySecret"] == {"name": MINIO_SECRET, "key": "accesskey"}
+    assert s3["accessKeySecret"] == {"name": MINIO_SECRET_NAME, "key": "accesskey"}
 
 
 def test_seaweedfs_is_gone_and_only_the_generated_secret_remains(kfp: list[Resource]) -> None:
     assert "seaweedfs" not in yaml.safe_dump_all(kfp)
     secrets = [r for r in kfp if r["kind"] == "Secret"]
-    assert [s["metadata"]["name"] for s in secrets] == [MINIO_SECRET]
+    assert [s["metadata"]["name"] for s in secrets] == [MINIO_SECRET_NAME]
     assert set(secrets[0]["data"]) == {"accesskey", "secretkey"}
     assert "stringData" not in secrets[0]
 
@@ -429,7 +431,7 @@ def test_stage_service_account_has_least_privilege(ours: list[Resource]) -> None
         if "secrets" in rule["resources"] or "configmaps" in rule["resources"]:
             assert rule.get("resourceNames"), f"unrestricted read of {rule['resources']}"
     (secret_rule,) = [r for r in role["rules"] if "secrets" in r["resources"]]
-    assert secret_rule["resourceNames"] == [MINIO_SECRET] and secret_rule["verbs"] == ["get"]
+    assert secret_rule["resourceNames"] == [MINIO_SECRET_NAME] and secret_rule["verbs"] == ["get"]
     binding = find(ours, "RoleBinding", "lifecycle-runner")
     assert binding["roleRef"]["name"] == "lifecycle-runner"
     assert binding["subjects"] == [

@@ -4,11 +4,16 @@ backends: a local folder and the real MinIO server."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import pickle
+
 import pytest
 
 from lifecycle import keys
 from lifecycle.cli import main
 from lifecycle.config import LifecycleConfig
+from lifecycle.datasets import read_dataset
 from lifecycle.store import Store
 from tests.helpers import COURSE, course_model_in_production, store_listing
 
@@ -21,6 +26,12 @@ def store(any_store: Store) -> Store:
     """A store of each backend with the course's model 1.0 in production and its test score."""
     course_model_in_production(any_store)
     return any_store
+
+
+def dataset_key_of_name(store: Store, name: str) -> str:
+    """The key of the one stored dataset called ``name``."""
+    (key,) = [k for k in store.list_keys(f"datasets/{name}/") if k.endswith(keys.DATA_FILE)]
+    return key
 
 
 def refused(store: Store, capsys, argv: list[str], *expected: str, code: int = 2) -> str:
@@ -63,10 +74,23 @@ def test_bad_batch_files_are_refused_by_validate_and_ingest(store, tmp_path, cap
     )
 
 
-def test_a_bom_is_accepted(store, tmp_path, capsys):
+def test_a_bom_is_accepted(store, tmp_path):
     path = tmp_path / "bom.csv"
     path.write_bytes(b"\xef\xbb\xbf" + GOOD)
     assert main(["validate", "--data", str(path), "--store", store.uri]) == 0
+    assert main(["ingest", "--data", str(path), "--name", "batch_1", "--store", store.uri]) == 0
+    assert read_dataset(store, dataset_key_of_name(store, "batch_1")).columns.tolist() == ["x", "y"]
+
+
+def test_extra_columns_are_dropped_when_the_config_says_ignore(store, tmp_path):
+    path = tmp_path / "extra.csv"
+    path.write_bytes(BAD_FILES["extra_column.csv"][0])
+    config = tmp_path / "ignore.yaml"
+    config.write_text("schema:\n  extra_columns: ignore\n")
+    argv = ["ingest", "--data", str(path), "--name", "batch_9", "--config", str(config)]
+    assert main([*argv, "--store", store.uri]) == 0
+    stored = read_dataset(store, dataset_key_of_name(store, "batch_9"))
+    assert stored.columns.tolist() == ["x", "y"] and len(stored) == 2
 
 
 @pytest.mark.parametrize("name", ["../escape", "a/b", "with space", "ctrl\x07", "/abs", ".hidden"])
@@ -76,8 +100,10 @@ def test_unsafe_batch_ids_and_names_are_refused(store, tmp_path, capsys, name):
     refused(
         store, capsys, ["ingest", "--data", str(path), "--name", name], "dataset name", repr(name)
     )
-    (dataset,) = [k for k in store.list_keys("datasets/data_test/") if k.endswith(keys.DATA_FILE)]
-    refused(store, capsys, ["evaluate", "--dataset", dataset, "--batch", name], "batch id", code=2)
+    dataset = dataset_key_of_name(store, "data_test")
+    refused(
+        store, capsys, ["evaluate", "--dataset", dataset, "--batch", name], "batch id", repr(name)
+    )
 
 
 @pytest.mark.parametrize(
@@ -91,8 +117,35 @@ def test_unsafe_batch_ids_and_names_are_refused(store, tmp_path, capsys, name):
 def test_damaged_model_artifacts_are_refused_before_unpickling(store, capsys, damage, expected):
     key = keys.model_version_prefix("course", "1.0") + keys.MODEL_FILE
     store.put_bytes(key, damage(store.get_bytes(key)))
-    (dataset,) = [k for k in store.list_keys("datasets/data_test/") if k.endswith(keys.DATA_FILE)]
+    dataset = dataset_key_of_name(store, "data_test")
     refused(store, capsys, ["evaluate", "--dataset", dataset, "--batch", "b1"], expected, code=3)
+
+
+def test_an_intact_artifact_that_is_not_a_model_is_refused(store, capsys):
+    # The hash matches (its metadata was rewritten to fit), so only the type check stands.
+    prefix = keys.model_version_prefix("course", "1.0")
+    artifact = pickle.dumps({"not": "a model"})
+    meta = json.loads(store.get_bytes(prefix + keys.META_FILE))
+    meta["artifact_sha256"] = hashlib.sha256(artifact).hexdigest()
+    store.put_bytes(prefix + keys.MODEL_FILE, artifact)
+    store.put_bytes(prefix + keys.META_FILE, json.dumps(meta).encode())
+    dataset = dataset_key_of_name(store, "data_test")
+    refused(
+        store,
+        capsys,
+        ["evaluate", "--dataset", dataset, "--batch", "b1"],
+        "is not a model",
+        "has no predict()",
+        code=3,
+    )
+
+
+def test_a_corrupt_history_record_is_named(store, tmp_path, capsys):
+    key = f"{keys.EVALUATION_RECORDS}/00000000T000000-corrupt.json"
+    store.put_bytes(key, b'{"time_stamp": "2026-')
+    refused(
+        store, capsys, ["export-views", "--to", str(tmp_path)], repr(key), "is not JSON", code=3
+    )
 
 
 def test_unknown_store_key_as_source(store, capsys):
@@ -122,7 +175,7 @@ def test_bad_config_files_are_refused_naming_file_and_key(store, tmp_path, capsy
     )
 
 
-def test_unknown_cli_flags_exit_2(store, capsys):
+def test_unknown_cli_flags_exit_2(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["validate", "--data", "x.csv", "--no-such-flag"])
     assert exit_info.value.code == 2
