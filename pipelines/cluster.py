@@ -5,9 +5,8 @@ What it sets, and why:
 * **Store and credentials from Kubernetes, never from parameters.** ``STORE`` comes from the
   ConfigMap ``lifecycle-store`` and ``MINIO_ACCESS_KEY``/``MINIO_SECRET_KEY`` from the Secret
   ``mlpipeline-minio-artifact`` (keys ``accesskey``/``secretkey``), both deployed by
-  ``manifests/base`` and ``manifests/overlays/kind``. Runs on the cluster leave the
-  ``store_uri`` parameter empty, so :func:`lifecycle.store.open_store` falls back to
-  ``$STORE``. The compiled YAML names the Secret and its keys, never a value.
+  ``manifests/base`` and ``manifests/overlays/kind``; :func:`lifecycle.store.open_store`
+  reads ``$STORE``. The compiled YAML names the Secret and its keys, never a value.
 * **Caching off for every stage.** KFP's cache key is the component, its parameters and its
   input artifacts; our stages also read or write state that is not part of that key.
   ``ingest``, ``validate``: a store key such as ``incoming/latest.csv`` names different data
@@ -30,8 +29,8 @@ What it sets, and why:
   :func:`lifecycle.images.image_tag`; this helper checks the task carries that tag.
 
 The local runner ignores the Kubernetes platform config (it reads only the pipeline spec), so
-the same pipeline functions run locally with ``store_uri`` and the environment's credentials;
-it honours caching options and retry policies as compiled.
+the same pipeline functions run locally with ``STORE`` and the credentials set in the
+environment by :mod:`pipelines.local`; it honours caching options and retry policies as compiled.
 """
 
 from __future__ import annotations

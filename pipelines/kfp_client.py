@@ -14,8 +14,8 @@ Functions over a :class:`kfp.Client`, idempotent where they can be:
 * :func:`upload_data` copies the course files into the store under ``incoming/`` keys, which
   the runs take as sources (ingest and validate read a path *or* a store key).
 
-Runs leave ``store_uri`` empty: on the cluster the stages read ``STORE`` and the MinIO
-credentials from Kubernetes (:mod:`pipelines.cluster`). ``python -m pipelines.kfp_client`` is
+On the cluster the stages read ``STORE`` and the MinIO credentials from Kubernetes
+(:mod:`pipelines.cluster`), never from run parameters. ``python -m pipelines.kfp_client`` is
 a thin CLI over these functions; its host is ``--host``, else ``$KFP_HOST``, else
 ``http://localhost:8888`` (``make api``).
 """
@@ -281,7 +281,7 @@ def submit(
     Args:
         client: a :class:`kfp.Client`.
         pipeline: ``training`` or ``monitoring``.
-        params: the pipeline's parameters (store keys as sources; no ``store_uri`` needed).
+        params: the pipeline's parameters (store keys as sources).
         experiment: the experiment's name; created when absent.
         run_name: the run's name; ``<pipeline> <UTC time>`` by default.
 

@@ -20,6 +20,7 @@ from kfp import local
 
 from lifecycle.config import LifecycleConfig
 from lifecycle.errors import InvalidInputError, LifecycleError
+from lifecycle.store import STORE_ENV
 
 RUNNER_ENV = "LIFECYCLE_RUNNER"
 SUBPROCESS = "subprocess"
@@ -27,8 +28,8 @@ DOCKER = "docker"
 RUNNERS = (SUBPROCESS, DOCKER)
 # The stage images' user (images/base/Dockerfile); containers of a root caller run as it.
 IMAGE_UID = 10001
-# What the store reads from the environment (lifecycle/store/minio.py), handed to containers
-# through the container's environment, never through pipeline parameters.
+# What the store client reads from the environment (lifecycle/store/minio.py), handed to
+# containers through their environment, never through pipeline parameters.
 STORE_ENV_NAMES = (
     "MINIO_ACCESS_KEY",
     "MINIO_SECRET_KEY",
@@ -124,44 +125,53 @@ def make_runner(
         read_only=True,
         tmpfs={"/tmp": ""},
         mounts=mounts,
-        environment={name: os.environ[name] for name in STORE_ENV_NAMES if name in os.environ},
+        environment={
+            STORE_ENV: store_uri,
+            **{name: os.environ[name] for name in STORE_ENV_NAMES if name in os.environ},
+        },
         # KFP hands the component's command to docker as CMD: reset the stage's ENTRYPOINT.
         entrypoint=[""],
     )
 
 
 @contextlib.contextmanager
-def _task_temp_dir(folder: str) -> Iterator[None]:
-    """Point the task processes' ``TMPDIR`` at ``folder`` for the run.
+def _task_environment(**variables: str) -> Iterator[None]:
+    """Set environment variables for the task processes of one run, then restore them.
 
-    KFP's lightweight-component command writes each task's source into ``$(mktemp -d)`` and
-    never removes it; in a folder of ours, removed after the run, nothing is left behind.
+    The local runner starts each task from this process's environment. ``STORE`` tells the
+    stages where the store is, as the ConfigMap does on a cluster: never a pipeline
+    parameter. ``TMPDIR`` points at a folder of ours, removed after the run, because KFP's
+    lightweight-component command writes each task's source into ``$(mktemp -d)`` and never
+    removes it.
     """
-    previous = os.environ.get("TMPDIR")
-    os.environ["TMPDIR"] = folder
+    previous = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
     try:
         yield
     finally:
-        if previous is None:
-            del os.environ["TMPDIR"]
-        else:
-            os.environ["TMPDIR"] = previous
+        for name, value in previous.items():
+            if value is None:
+                del os.environ[name]
+            else:
+                os.environ[name] = value
 
 
 def run_pipeline(
     pipeline: Callable[..., Any],
     arguments: Mapping[str, Any],
+    store_uri: str,
     runner: str | None = None,
     files: Sequence[str] = (),
 ) -> None:
     """Run ``pipeline`` on the local runner ``runner`` (see :func:`resolve_runner`).
 
     KFP's own outputs go to a temporary folder removed afterwards: the lasting
-    artefacts are in the store (``arguments["store_uri"]``).
+    artefacts are in the store.
 
     Args:
         pipeline: a ``@dsl.pipeline`` function.
         arguments: its parameters.
+        store_uri: the store the tasks use (given to them as ``$STORE``).
         runner: ``subprocess`` or ``docker``.
         files: absolute paths of the input files that the tasks read (mounted for ``docker``).
 
@@ -172,10 +182,10 @@ def run_pipeline(
     with (
         tempfile.TemporaryDirectory(prefix="lifecycle-kfp-") as pipeline_root,
         tempfile.TemporaryDirectory(prefix="lifecycle-tasks-") as task_temp,
-        _task_temp_dir(task_temp),
+        _task_environment(STORE=store_uri, TMPDIR=task_temp),
     ):
         local.init(
-            runner=make_runner(chosen, arguments["store_uri"], pipeline_root, files),
+            runner=make_runner(chosen, store_uri, pipeline_root, files),
             pipeline_root=pipeline_root,
             raise_on_error=True,
         )
@@ -210,9 +220,9 @@ def run_training(
         {
             "training_source": training_source,
             "test_source": test_source,
-            "store_uri": store_uri,
             "config_json": config.to_json(),
         },
+        store_uri,
         runner,
         files,
     )
@@ -234,9 +244,9 @@ def run_monitoring(
         {
             "batch_source": batch_source,
             "batch_id": batch_id,
-            "store_uri": store_uri,
             "config_json": config.to_json(),
         },
+        store_uri,
         runner,
         files,
     )

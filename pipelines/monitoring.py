@@ -22,18 +22,13 @@ DEFAULT_CONFIG_JSON = LifecycleConfig().to_json()
 def monitoring_pipeline(
     batch_source: str,
     batch_id: str,
-    store_uri: str = "",
     config_json: str = DEFAULT_CONFIG_JSON,
 ):
     # Refuses a batch that breaks the schema before anything is stored.
-    check_batch = configure_task(
-        validate(source=batch_source, store_uri=store_uri, config_json=config_json), "validate"
-    )
+    check_batch = configure_task(validate(source=batch_source, config_json=config_json), "validate")
     # Versions the batch in the store.
     batch = configure_task(
-        ingest(
-            source=batch_source, name=batch_id, store_uri=store_uri, config_json=config_json
-        ).after(check_batch),
+        ingest(source=batch_source, name=batch_id, config_json=config_json).after(check_batch),
         "ingest",
     )
     # Scores the production model on the batch: the history the drift tests read.
@@ -43,7 +38,6 @@ def monitoring_pipeline(
             data=batch.outputs["dataset"],
             batch_id=batch_id,
             role="monitor",
-            store_uri=store_uri,
             config_json=config_json,
         ),
         "evaluate",
@@ -55,7 +49,6 @@ def monitoring_pipeline(
             data=batch.outputs["dataset"],
             batch_id=batch_id,
             evaluation_time=champion.outputs["evaluation_time"],
-            store_uri=store_uri,
             config_json=config_json,
         ),
         "detect_drift",
@@ -65,7 +58,6 @@ def monitoring_pipeline(
         retraining_data = configure_task(
             select_data(
                 model_version=champion.outputs["version"],
-                store_uri=store_uri,
                 config_json=config_json,
             ),
             "select_data",
@@ -76,7 +68,6 @@ def monitoring_pipeline(
                 training_data=retraining_data.outputs["dataset"],
                 test_data=batch.outputs["dataset"],
                 parent_version=champion.outputs["version"],
-                store_uri=store_uri,
                 config_json=config_json,
             ),
             "train",
@@ -88,7 +79,6 @@ def monitoring_pipeline(
                 data=batch.outputs["dataset"],
                 batch_id=batch_id,
                 role="challenger",
-                store_uri=store_uri,
                 config_json=config_json,
             ),
             "evaluate",
@@ -100,7 +90,6 @@ def monitoring_pipeline(
                 champion_version=champion.outputs["version"],
                 data=batch.outputs["dataset"],
                 batch_id=batch_id,
-                store_uri=store_uri,
                 config_json=config_json,
             ).after(challenger_evaluation),
             "promote",

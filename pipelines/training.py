@@ -20,29 +20,24 @@ DEFAULT_CONFIG_JSON = LifecycleConfig().to_json()
 def training_pipeline(
     training_source: str,
     test_source: str,
-    store_uri: str = "",
     config_json: str = DEFAULT_CONFIG_JSON,
     training_name: str = "train",
     test_name: str = "test",
 ):
     # Refuses data that breaks the schema before anything is stored.
     check_training = configure_task(
-        validate(source=training_source, store_uri=store_uri, config_json=config_json), "validate"
+        validate(source=training_source, config_json=config_json), "validate"
     )
-    check_test = configure_task(
-        validate(source=test_source, store_uri=store_uri, config_json=config_json), "validate"
-    )
+    check_test = configure_task(validate(source=test_source, config_json=config_json), "validate")
     # Versions both datasets in the store by content hash.
     training_data = configure_task(
-        ingest(
-            source=training_source, name=training_name, store_uri=store_uri, config_json=config_json
-        ).after(check_training),
+        ingest(source=training_source, name=training_name, config_json=config_json).after(
+            check_training
+        ),
         "ingest",
     )
     test_data = configure_task(
-        ingest(
-            source=test_source, name=test_name, store_uri=store_uri, config_json=config_json
-        ).after(check_test),
+        ingest(source=test_source, name=test_name, config_json=config_json).after(check_test),
         "ingest",
     )
     # Fits the estimator and registers version 1.0 (or the next free one).
@@ -51,7 +46,6 @@ def training_pipeline(
             training_data=training_data.outputs["dataset"],
             test_data=test_data.outputs["dataset"],
             parent_version="",
-            store_uri=store_uri,
             config_json=config_json,
         ),
         "train",
@@ -63,7 +57,6 @@ def training_pipeline(
             data=test_data.outputs["dataset"],
             batch_id=test_name,
             role="test",
-            store_uri=store_uri,
             config_json=config_json,
         ),
         "evaluate",
@@ -75,7 +68,6 @@ def training_pipeline(
             champion_version="production",
             data=test_data.outputs["dataset"],
             batch_id=test_name,
-            store_uri=store_uri,
             config_json=config_json,
         ).after(evaluation),
         "promote",

@@ -12,7 +12,6 @@ def detect_drift(
     data: Input[Dataset],
     batch_id: str,
     evaluation_time: str,
-    store_uri: str,
     config_json: str,
     metrics: Output[Metrics],
     report: Output[HTML],
@@ -26,7 +25,7 @@ def detect_drift(
     from lifecycle.config import config_from_json
     from lifecycle.store import open_store
 
-    store = open_store(store_uri)
+    store = open_store()
     config = config_from_json(config_json)
     decision = decide(store, config, model_version, dataset_key_of(data), batch_id, evaluation_time)
     for name, fired in decision.flags.items():

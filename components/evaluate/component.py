@@ -14,7 +14,6 @@ def evaluate(
     data: Input[Dataset],
     batch_id: str,
     role: str,
-    store_uri: str,
     config_json: str,
     metrics: Output[Metrics],
 ) -> NamedTuple("EvaluateOutputs", version=str, evaluation_time=str):
@@ -28,7 +27,7 @@ def evaluate(
     from lifecycle.store import open_store
 
     result = evaluate_model(
-        open_store(store_uri),
+        open_store(),
         config_from_json(config_json),
         model_version,
         dataset_key_of(data),

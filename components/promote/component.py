@@ -14,7 +14,6 @@ def promote(
     champion_version: str,
     data: Input[Dataset],
     batch_id: str,
-    store_uri: str,
     config_json: str,
 ) -> NamedTuple("PromoteOutputs", promoted=bool, production=str):
     """Move ``production`` to the challenger when it is not worse than the champion on the
@@ -27,7 +26,7 @@ def promote(
     from lifecycle.store import open_store
 
     result = decide(
-        open_store(store_uri),
+        open_store(),
         config_from_json(config_json),
         challenger_version,
         champion_version,

@@ -11,7 +11,6 @@ def train(
     training_data: Input[Dataset],
     test_data: Input[Dataset],
     parent_version: str,
-    store_uri: str,
     config_json: str,
     model: Output[Model],
 ) -> str:
@@ -27,7 +26,7 @@ def train(
     from lifecycle.config import config_from_json
     from lifecycle.store import open_store
 
-    store = open_store(store_uri)
+    store = open_store()
     config = config_from_json(config_json)
     registered, description = train_model(
         store, config, [dataset_key_of(training_data)], dataset_key_of(test_data), parent_version

@@ -7,7 +7,7 @@ from lifecycle.images import image_tag
 
 
 @dsl.component(base_image=image_tag("validate"), install_kfp_package=False)
-def validate(source: str, store_uri: str, config_json: str, report: Output[Metrics]):
+def validate(source: str, config_json: str, report: Output[Metrics]):
     """Check a CSV or Parquet file (path or store key) against the scenario's schema.
 
     Fails the run, naming the file, column and offending row count, when the data
@@ -19,7 +19,7 @@ def validate(source: str, store_uri: str, config_json: str, report: Output[Metri
     from lifecycle.store import open_store
 
     config = config_from_json(config_json)
-    frame = validate_frame(read_source(open_store(store_uri), source), config.schema, source)
+    frame = validate_frame(read_source(open_store(), source), config.schema, source)
     report.log_metric("rows", len(frame))
     for column in config.schema.columns:
         if column.kind == "numeric":
