@@ -22,7 +22,7 @@ DOCKER_SCRIPTS := scripts/docker-up.sh scripts/docker-down.sh scripts/base-image
 
 # Evaluated only where used. `lifecycle.images` is the one source of image tags;
 # REGISTRY (when set) overrides its default registry.
-BASE_TAG = $(shell $(PYTHON) -c 'import sys; from lifecycle.images import image_tag; print(image_tag("base", *sys.argv[1:]))' $(REGISTRY))
+BASE_TAG = $(shell $(PYTHON) -m lifecycle.images --stage base)
 IMAGE_VERSION = $(shell $(PYTHON) -c 'import lifecycle; print(lifecycle.__version__)')
 IMAGE_REVISION = $(shell git describe --always --dirty --abbrev=40 --exclude='*' 2>/dev/null || echo unknown)
 # The remote's URL without any user:password@ part (labels are public).

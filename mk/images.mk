@@ -7,9 +7,10 @@
 # With a registry:     make images && make run-docker
 #
 # Tags come only from `python -m lifecycle.images` (the components' base_image); REGISTRY
-# overrides its registry. Every build hits Docker's layer cache when nothing changed.
+# overrides its registry (the Makefile exports it as LIFECYCLE_REGISTRY). Every build hits
+# Docker's layer cache when nothing changed.
 
-STAGE_TAGS = $(PYTHON) -m lifecycle.images $(if $(REGISTRY),--registry $(REGISTRY))
+STAGE_TAGS = $(PYTHON) -m lifecycle.images
 
 .PHONY: images
 images: base-image ## Build the base, then every stage image with the tags of lifecycle.images (REGISTRY=… overrides)

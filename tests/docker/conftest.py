@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lifecycle.images import DEFAULT_REGISTRY, STAGES, image_tag
+from lifecycle.images import STAGES, image_tag, registry
 from tests.docker._engine import image_exists, require_engine
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,7 +32,7 @@ def base_image() -> str:
     CI builds it before the tests (``make base-image``), so this only builds on a fresh machine.
     """
     require_engine()
-    tag = image_tag("base", os.environ.get("REGISTRY") or DEFAULT_REGISTRY)
+    tag = image_tag("base")
     if not image_exists(tag):
         result = subprocess.run(
             ["make", "-C", str(ROOT), "base-image", f"BASE_IMAGE={python_base_image()}"],
@@ -54,8 +54,7 @@ def stage_images(base_image: str) -> dict[str, str]:
     Runs ``make images`` even when the tags exist, so the images are those of the Dockerfiles
     in the tree; CI has built them just before, so this costs seconds there.
     """
-    registry = os.environ.get("REGISTRY") or DEFAULT_REGISTRY
-    build = ["images", f"BASE_IMAGE={python_base_image()}", f"REGISTRY={registry}"]
+    build = ["images", f"BASE_IMAGE={python_base_image()}", f"REGISTRY={registry()}"]
     result = subprocess.run(
         ["make", "-C", str(ROOT), *build],
         capture_output=True,
@@ -65,7 +64,7 @@ def stage_images(base_image: str) -> dict[str, str]:
     assert result.returncode == 0, (
         f"make images failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
     )
-    tags = {stage: image_tag(stage, registry) for stage in STAGES}
+    tags = {stage: image_tag(stage) for stage in STAGES}
     missing = [tag for tag in tags.values() if not image_exists(tag)]
     assert not missing, f"make images did not produce {missing}"
     return tags

@@ -12,13 +12,15 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from lifecycle.cli import build_parser
-from lifecycle.images import STAGES, image_tag
+from lifecycle.images import STAGES
 from tests.credentials import find_credentials, secret_environment
 from tests.docker._engine import docker, inspect_image
 from tests.docker.test_base_image import NON_ROOT_UID
@@ -81,18 +83,34 @@ def test_dockerfile_builds_on_the_base_and_runs_the_stage_cli(stage: str) -> Non
     assert not re.search(r"^(COPY|ADD)\s", text, re.MULTILINE | re.IGNORECASE)
 
 
-def test_make_images_builds_the_tags_of_lifecycle_images() -> None:
-    recipe = (ROOT / "mk" / "images.mk").read_text()
-    assert "-m lifecycle.images" in recipe
-    assert "images/$$stage/Dockerfile" in recipe
-
-
-@pytest.mark.parametrize("stage", STAGES)
-def test_compiled_component_uses_the_stage_tag(stage: str) -> None:
-    spec = yaml.safe_load((ROOT / "components" / stage / "component.yaml").read_text())
-    executors = spec["deploymentSpec"]["executors"]
-    images = {executor["container"]["image"] for executor in executors.values()}
-    assert images == {image_tag(stage)}
+def test_one_registry_names_the_built_tags_and_the_compiled_images(tmp_path: Path) -> None:
+    # `make … REGISTRY=r` exports LIFECYCLE_REGISTRY: the tags make images builds and
+    # kind-load loads (python -m lifecycle.images) and the images a compile names must agree.
+    env = {**os.environ, "LIFECYCLE_REGISTRY": "registry.example:5000"}
+    printed = subprocess.run(
+        [sys.executable, "-m", "lifecycle.images"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    tags = dict(line.split() for line in printed.splitlines())
+    subprocess.run(
+        [sys.executable, "-m", "pipelines.compile", "--output-root", str(tmp_path)],
+        env=env,
+        capture_output=True,
+        check=True,
+    )
+    for stage in STAGES:
+        spec = yaml.safe_load((tmp_path / "components" / stage / "component.yaml").read_text())
+        images = {e["container"]["image"] for e in spec["deploymentSpec"]["executors"].values()}
+        assert images == {tags[stage]}
+        assert tags[stage].startswith("registry.example:5000/lifecycle-")
+    pipeline, _platform = yaml.safe_load_all(
+        (tmp_path / "pipelines" / "monitoring_pipeline.yaml").read_text()
+    )
+    images = {e["container"]["image"] for e in pipeline["deploymentSpec"]["executors"].values()}
+    assert images == {tags[stage] for stage in STAGES}
 
 
 # Engine needed ------------------------------------------------------------------------
