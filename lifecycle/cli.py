@@ -111,11 +111,17 @@ def cmd_promote(args: argparse.Namespace) -> int:
 # Pipelines on the local runner -----------------------------------------------------
 
 
+def _reachable_store(args: argparse.Namespace) -> Store:
+    """Open the store before a pipeline starts, so that an unreachable endpoint, wrong
+    credentials or a bad bucket end in one clear line, not in a failed task's traceback."""
+    return open_store(resolve_store_uri(args.store))
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from pipelines.local import run_training
 
-    store_uri = resolve_store_uri(args.store)
-    run_training(args.data, args.test or args.data, store_uri, _config(args), args.runner)
+    store = _reachable_store(args)
+    run_training(args.data, args.test or args.data, store.uri, _config(args), args.runner)
     return 0
 
 
@@ -124,13 +130,9 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     from pipelines.summary import batch_outcomes, format_table
 
     config = _config(args)
-    store_uri = resolve_store_uri(args.store)
-    run_monitoring(args.batch_file, args.batch_id, store_uri, config, args.runner)
-    outcomes = [
-        o
-        for o in batch_outcomes(open_store(store_uri), config.model.name)
-        if o.batch == args.batch_id
-    ]
+    store = _reachable_store(args)
+    run_monitoring(args.batch_file, args.batch_id, store.uri, config, args.runner)
+    outcomes = [o for o in batch_outcomes(store, config.model.name) if o.batch == args.batch_id]
     print(format_table(outcomes[-1:]))
     return 0
 
@@ -141,8 +143,8 @@ def cmd_scenario(args: argparse.Namespace) -> int:
     from pipelines.summary import batch_outcomes, format_table
 
     started = time.monotonic()
-    store_uri = resolve_store_uri(args.store)
-    store = open_store(store_uri)
+    store = _reachable_store(args)
+    store_uri = store.uri
     if args.reset:
         store.clear()
     elif store.list_keys():
@@ -177,7 +179,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
     from components.detect_drift.logic import flags_from_history_table
     from lifecycle.tables import read_table
 
-    frame = read_table(args.eval_history)
+    frame = read_table(args.eval_history, text_columns=("version", "batch"))
     print(json.dumps(flags_from_history_table(frame, _config(args).drift, args.eval_history)))
     return 0
 

@@ -32,8 +32,10 @@ def _check_csv_header(text: str, source: str) -> None:
         seen.add(name)
 
 
-def parse_table(data: bytes, source: str) -> pd.DataFrame:
+def parse_table(data: bytes, source: str, text_columns: tuple[str, ...] = ()) -> pd.DataFrame:
     """Parse CSV or Parquet bytes (chosen by ``source``'s suffix) into a DataFrame.
+
+    ``text_columns`` are kept as written (a CSV's ``version`` 1.10 must not become 1.1).
 
     CSV must be UTF-8 (a BOM is accepted) and comma-separated; every value is read
     as text or number exactly as written, and the schema check decides later.
@@ -45,9 +47,11 @@ def parse_table(data: bytes, source: str) -> pd.DataFrame:
         raise InvalidInputError(f"{source}: the file is empty (0 bytes)")
     if is_parquet(source):
         try:
-            return pq.read_table(pa.BufferReader(data)).to_pandas()
+            frame = pq.read_table(pa.BufferReader(data)).to_pandas()
         except (pa.ArrowInvalid, OSError) as exc:
             raise InvalidInputError(f"{source}: not a readable Parquet file: {exc}") from None
+        present = [column for column in text_columns if column in frame.columns]
+        return frame.astype(dict.fromkeys(present, str))
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -56,15 +60,20 @@ def parse_table(data: bytes, source: str) -> pd.DataFrame:
         ) from None
     _check_csv_header(text, source)
     try:
-        return pd.read_csv(io.StringIO(text), sep=",", skipinitialspace=True)
+        return pd.read_csv(
+            io.StringIO(text),
+            sep=",",
+            skipinitialspace=True,
+            dtype=dict.fromkeys(text_columns, str),
+        )
     except pd.errors.ParserError as exc:
         raise InvalidInputError(f"{source}: malformed CSV: {exc}") from None
     except pd.errors.EmptyDataError:
         raise InvalidInputError(f"{source}: no columns to read") from None
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a CSV or Parquet file from disk.
+def read_table(path: str | Path, text_columns: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Read a CSV or Parquet file from disk (see :func:`parse_table`).
 
     Raises:
         InvalidInputError: the file is missing, unreadable or malformed.
@@ -76,7 +85,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise InvalidInputError(f"{path}: no such file") from None
     except OSError as exc:
         raise InvalidInputError(f"{path}: cannot read: {exc.strerror}") from None
-    return parse_table(data, str(path))
+    return parse_table(data, str(path), text_columns)
 
 
 def to_parquet_bytes(frame: pd.DataFrame) -> bytes:

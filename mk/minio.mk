@@ -12,7 +12,8 @@
 # default to the same values here.
 
 GO ?= go
-# The pseudo-version `go install github.com/minio/minio@latest` resolved to on 2026-02-12.
+# The pseudo-version `go install github.com/minio/minio@latest` resolves to (checked on
+# 2026-12-01; its commit is of 2026-02-12).
 MINIO_VERSION ?= v0.0.0-20260212201848-7aac2a2c5b7c
 MINIO_BIN := $(TOOLS_BIN)/minio
 MINIO_HOST ?= 127.0.0.1
@@ -29,6 +30,11 @@ MINIO_ROOT_PASSWORD ?= lifecycle-local-only-secret
 MINIO_ACCESS_KEY ?= $(MINIO_ROOT_USER)
 MINIO_SECRET_KEY ?= $(MINIO_ROOT_PASSWORD)
 BENCH_STORE_ARGS ?=
+
+# `make run STORE=minio://127.0.0.1:9000/lifecycle` against `make minio` needs no exports: the
+# store client gets the credentials above (yours when MINIO_ACCESS_KEY/MINIO_SECRET_KEY are set).
+run run-docker: export MINIO_ACCESS_KEY := $(MINIO_ACCESS_KEY)
+run run-docker: export MINIO_SECRET_KEY := $(MINIO_SECRET_KEY)
 
 # The version stamp makes a pin change rebuild; a binary already built from the pinned
 # version (as `go version -m` reports) is kept, so this is a no-op when it is present.

@@ -98,3 +98,20 @@ def test_drift_cli_rejects_a_malformed_history(tmp_path, capsys, mutate, message
     assert main(["drift", "--eval-history", str(path)]) == 2
     error = capsys.readouterr().err
     assert str(path) in error and message in error
+
+
+def test_drift_cli_keeps_version_1_10_apart_from_1_1(tmp_path, capsys):
+    # Read as numbers, "1.10" would be 1.1 and inherit 1.1's (much better) scores.
+    rows = [
+        ("01-01-2026 10:00:00", "1.1", 1, "RMSE", 0.1),
+        ("02-01-2026 10:00:00", "1.1", 2, "RMSE", 0.1),
+        ("03-01-2026 10:00:00", "1.10", 3, "RMSE", 0.5),
+        ("04-01-2026 10:00:00", "1.10", 4, "RMSE", 0.45),
+    ]
+    path = tmp_path / "history.csv"
+    path.write_text(
+        "time_stamp,version,batch,metric,score\n"
+        + "".join(",".join(str(value) for value in row) + "\n" for row in rows)
+    )
+    assert main(["drift", "--eval-history", str(path)]) == 0
+    assert json.loads(capsys.readouterr().out)["hard_test_RMSE"] is False
