@@ -160,6 +160,10 @@ class LifecycleConfig(_Frozen):
         return self.model_dump_json(by_alias=True)
 
 
+# The course scenario's config as the pipelines' default ``config_json``.
+DEFAULT_CONFIG_JSON = LifecycleConfig().to_json()
+
+
 def _parse(data: Any, source: str) -> LifecycleConfig:
     try:
         return LifecycleConfig.model_validate(data or {})

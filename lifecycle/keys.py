@@ -57,8 +57,9 @@ def model_alias_key(model_name: str, alias: str) -> str:
     return f"{model_prefix(model_name)}aliases/{validate_name(alias, 'model alias')}.json"
 
 
-def experience_prefix(version: str, batch: str) -> str:
+def experience_prefix(model_name: str, version: str, batch: str) -> str:
+    """Predictions with actuals of one model version on one batch."""
     return (
-        f"{EXPERIENCES}/{validate_name(version, 'model version')}/"
-        f"{validate_name(batch, 'batch id')}/"
+        f"{EXPERIENCES}/{validate_name(model_name, 'model name')}/"
+        f"{validate_name(version, 'model version')}/{validate_name(batch, 'batch id')}/"
     )

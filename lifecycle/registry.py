@@ -16,11 +16,11 @@ import hashlib
 import json
 import pickle
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from lifecycle import keys
 from lifecycle.errors import IntegrityError, KeyNotFoundError, ModelNotFoundError
+from lifecycle.history import now_stamp
 from lifecycle.store import Store
 
 FIRST_VERSION = (1, 0)
@@ -124,7 +124,7 @@ class ModelRegistry:
         model = ModelVersion(
             name=self.name,
             version=version,
-            created_at=datetime.now(UTC).isoformat(),
+            created_at=now_stamp(),
             artifact_sha256=digest,
             **metadata,
         )
@@ -138,7 +138,7 @@ class ModelRegistry:
         candidate = FIRST_VERSION if not taken else (max(taken)[0], max(taken)[1] + 1)
         while not self.store.put_if_absent(
             keys.model_claim_key(self.name, format_version(candidate)),
-            datetime.now(UTC).isoformat().encode(),
+            now_stamp().encode(),
         ):
             candidate = (candidate[0], candidate[1] + 1)
         return format_version(candidate)
@@ -188,7 +188,7 @@ class ModelRegistry:
     def set_alias(self, version: str, alias: str = keys.PRODUCTION_ALIAS) -> None:
         """Point ``alias`` at ``version`` in one atomic write, after verifying the artifact."""
         self.load_artifact(version)
-        record = {"version": version, "updated_at": datetime.now(UTC).isoformat()}
+        record = {"version": version, "updated_at": now_stamp()}
         self.store.put_bytes(keys.model_alias_key(self.name, alias), json.dumps(record).encode())
 
     def resolve(self, reference: str) -> str:

@@ -7,10 +7,8 @@ from components.ingest.component import ingest
 from components.promote.component import promote
 from components.train.component import train
 from components.validate.component import validate
-from lifecycle.config import LifecycleConfig
+from lifecycle.config import DEFAULT_CONFIG_JSON
 from pipelines.cluster import configure_task
-
-DEFAULT_CONFIG_JSON = LifecycleConfig().to_json()
 
 
 @dsl.pipeline(

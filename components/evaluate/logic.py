@@ -79,7 +79,9 @@ def evaluate(
     metrics = compute_metrics(actual, predicted)
     stamp = now_stamp()
     experiences = data.assign(prediction=predicted)
-    experience_key = keys.experience_prefix(version, batch) + stamped_name(stamp, ".parquet")
+    experience_key = keys.experience_prefix(config.model.name, version, batch) + stamped_name(
+        stamp, ".parquet"
+    )
     store.put_bytes(experience_key, to_parquet_bytes(experiences))
     evaluation_log(store).append(
         {

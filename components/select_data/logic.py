@@ -14,7 +14,10 @@ RETRAIN_DATASET = "retrain"
 
 
 def monitored_batches(records: list[dict], since: str | None = None) -> list[str]:
-    """Store keys of the labelled batches evaluated in production, oldest first, each once."""
+    """Store keys of the labelled batches evaluated in production, oldest first, each once.
+
+    ``records`` are one model's evaluation records (see :func:`select_data`).
+    """
     keys: list[str] = []
     for record in sorted(records, key=lambda r: r["time_stamp"]):
         if record.get("role") != "monitor" or (since is not None and record["time_stamp"] <= since):
@@ -42,6 +45,7 @@ def select_keys(model: ModelVersion, records: list[dict], policy: RetrainConfig)
 def select_data(store: Store, config: LifecycleConfig, model_version: str) -> DatasetRef:
     """Write the retraining set for a successor of ``model_version`` as a dataset."""
     model = ModelRegistry(store, config.model.name).get(model_version)
-    selected = select_keys(model, evaluation_log(store).records(), config.retrain)
+    records = [r for r in evaluation_log(store).records() if r["model_name"] == model.name]
+    selected = select_keys(model, records, config.retrain)
     frame = pd.concat([read_dataset(store, key) for key in selected], ignore_index=True)
     return write_dataset(store, RETRAIN_DATASET, frame, source=" + ".join(selected))

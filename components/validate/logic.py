@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
 from lifecycle.config import ColumnSpec, SchemaConfig
 from lifecycle.errors import DataValidationError
-
-
-@dataclass(frozen=True)
-class ValidationReport:
-    """What a valid dataset holds."""
-
-    source: str
-    rows: int
-    columns: tuple[str, ...]
 
 
 def _delimiter_hint(frame: pd.DataFrame) -> str:
@@ -111,7 +100,3 @@ def validate_frame(frame: pd.DataFrame, schema: SchemaConfig, source: str) -> pd
         for spec in schema.columns
     }
     return pd.DataFrame(typed).reset_index(drop=True)
-
-
-def report_for(frame: pd.DataFrame, source: str) -> ValidationReport:
-    return ValidationReport(source=source, rows=len(frame), columns=tuple(map(str, frame.columns)))

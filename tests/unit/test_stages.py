@@ -96,7 +96,7 @@ def test_evaluate_appends_records_experiences_and_views(store, trained):
     assert result.metrics["RMSE"] == pytest.approx(2.2681566497747356, abs=1e-9)
     records = [r for r in evaluation_log(store).records() if r["batch"] == "batch_3"]
     assert sorted(r["metric"] for r in records) == ["MAE", "RMSE", "r2"]
-    experiences = store.list_keys(keys.experience_prefix("1.0", "batch_3"))
+    experiences = store.list_keys(keys.experience_prefix("course", "1.0", "batch_3"))
     assert len(experiences) == 1
     view = store.get_bytes(keys.EVALUATION_VIEW).decode().splitlines()
     assert len(view) == 1 + 6 and view[0] == "time_stamp,version,batch,metric,score"
@@ -146,6 +146,20 @@ def test_select_data_policies(store, trained):
     ]
     selected = select_data(store, CONFIG, model.version)
     assert selected.rows == 40
+
+
+def test_select_data_ignores_another_models_batches(store, trained):
+    model, training, _ = trained
+    other = CONFIG.model_copy(update={"model": CONFIG.model.model_copy(update={"name": "other"})})
+    other_training = ingest(store, str(COURSE / "batch_5.csv"), "other_train", other.schema)
+    other_model, _ = train(store, other, [other_training.key])
+    ModelRegistry(store, "other").set_alias(other_model.version)
+    foreign = ingest(store, str(COURSE / "batch_6.csv"), "batch_6", other.schema)
+    evaluate(store, other, "production", foreign.key, "batch_6")
+    own = ingest(store, str(COURSE / "batch_1.csv"), "batch_1", CONFIG.schema)
+    evaluate(store, CONFIG, "production", own.key, "batch_1")
+    selected = select_data(store, CONFIG, model.version)
+    assert selected.source == f"{training.key} + {own.key}"
 
 
 def test_promote_keeps_a_worse_challenger_out(store, trained):
