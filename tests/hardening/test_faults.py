@@ -16,35 +16,7 @@ from lifecycle.history import decision_log, evaluation_log
 from lifecycle.registry import ModelRegistry
 from lifecycle.store import LocalStore, Store
 from tests.helpers import COURSE
-
-# A writer that keeps ingesting, training, evaluating and promoting until it is killed.
-WRITER = """
-import sys
-from components.evaluate.logic import evaluate
-from components.ingest.logic import ingest
-from components.train.logic import train
-from lifecycle.config import LifecycleConfig
-from lifecycle.registry import ModelRegistry
-from lifecycle.store import open_store
-
-store, course, rounds = open_store(sys.argv[1]), sys.argv[2], int(sys.argv[3])
-config = LifecycleConfig()
-registry = ModelRegistry(store, config.model.name)
-for i in range(rounds):
-    batch = ingest(store, f"{course}/batch_{i % 6 + 1}.csv", f"batch_{i % 6 + 1}", config.schema)
-    model, _ = train(store, config, [batch.key], batch.key)
-    evaluate(store, config, model.version, batch.key, f"batch_{i % 6 + 1}")
-    registry.set_alias(model.version)
-    print(i, flush=True)
-"""
-
-
-def start_writer(store_uri: str, rounds: int) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-c", WRITER, store_uri, str(COURSE), str(rounds)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+from tests.store.writers import start_stage_writer
 
 
 def assert_nothing_partial(store: Store) -> None:
@@ -60,14 +32,14 @@ def assert_nothing_partial(store: Store) -> None:
 def test_sigkill_in_the_middle_of_writing_leaves_nothing_partial(any_store):
     store = any_store
     for delay in (0.0, 0.1, 0.2, 0.3, 0.45):
-        writer = start_writer(store.uri, rounds=10_000)
+        writer = start_stage_writer(store.uri, COURSE, rounds=10_000)
         assert writer.stdout is not None
         writer.stdout.readline()  # at least one round completed: writes are under way
         time.sleep(delay)
         os.kill(writer.pid, signal.SIGKILL)
         writer.wait()
         assert_nothing_partial(store)
-    rerun = start_writer(store.uri, rounds=2)
+    rerun = start_stage_writer(store.uri, COURSE, rounds=2)
     assert rerun.wait(timeout=120) == 0
     assert verify_store(store) == []
     registry = ModelRegistry(store, "course")

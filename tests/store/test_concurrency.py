@@ -61,13 +61,14 @@ def test_writers_with_their_own_store_objects_lose_nothing(any_store: Store) -> 
     _assert_history_complete(any_store, WRITERS, 20)
 
 
-def test_concurrent_appends_from_processes_lose_nothing(any_store: Store) -> None:
+def test_8_processes_appending_100_records_each_lose_nothing(any_store: Store) -> None:
+    """As concurrent stages would: separate processes, each with its own store client."""
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(4, mp_context=context) as pool:
-        futures = [pool.submit(append_many, any_store.uri, w, 20) for w in range(4)]
+    with ProcessPoolExecutor(WRITERS, mp_context=context) as pool:
+        futures = [pool.submit(append_many, any_store.uri, w, APPENDS) for w in range(WRITERS)]
         for future in futures:
             future.result()
-    _assert_history_complete(any_store, 4, 20)
+    _assert_history_complete(any_store, WRITERS, APPENDS)
 
 
 def test_records_returns_copies_the_caller_may_change(any_store: Store) -> None:
