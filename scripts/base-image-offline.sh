@@ -27,7 +27,7 @@ WORK="$TOOLS/base-offline"
 ROOTFS="$WORK/rootfs"
 HOST_CA=/etc/ssl/certs/ca-certificates.crt
 PACKAGES="python3,python3-venv,python-is-python3,ca-certificates"
-# Names that must never reach an image's environment (tests/docker checks the same).
+# Names that must never reach an image's environment (tests/credentials.py SECRET_NAME).
 SECRET_NAMES='KEY|SECRET|PASSWORD|PASSWD|TOKEN|AUTH|CREDENTIAL'
 
 log() { printf 'base-image-offline: %s\n' "$*" >&2; }

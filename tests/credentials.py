@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 
 # Environment variable names that hold secrets: an image or a manifest must not set them.
-SECRET_NAME = re.compile(r"KEY|SECRET|PASSWORD|PASSWD|TOKEN|CREDENTIAL", re.IGNORECASE)
+# scripts/base-image-offline.sh keeps the same names out of the offline base.
+SECRET_NAME = re.compile(r"KEY|SECRET|PASSWORD|PASSWD|TOKEN|AUTH|CREDENTIAL", re.IGNORECASE)
 
 _SECRET_WORD = r"(?:secret(?:[_-]?access)?[_-]?key|secret|password|passwd|access[_-]?key|token)"
 # A value that is a reference, not a literal: $VAR, ${VAR}, $(cmd), ${VAR:-$(cmd)}, <placeholder>,

@@ -90,17 +90,25 @@ def test_history_holds_no_credentials(base_image: str) -> None:
 
 
 def test_no_layer_holds_credential_files(base_image: str) -> None:
-    # Every layer, including files that a later layer deletes: stream `docker save`.
+    # Every layer, including files that a later layer deletes: stream `docker save`. Layers are
+    # `<id>/layer.tar` (Docker < 25) or blobs of an OCI layout (`blobs/sha256/<digest>`).
     found: list[str] = []
+    layers = 0
     save = subprocess.Popen([require_engine(), "save", base_image], stdout=subprocess.PIPE)
     assert save.stdout is not None
     with tarfile.open(fileobj=save.stdout, mode="r|") as archive:
         for member in archive:
-            if not member.name.endswith("layer.tar"):
+            if not (member.name.endswith("layer.tar") or member.name.startswith("blobs/")):
                 continue
-            layer = archive.extractfile(member)
-            assert layer is not None
-            with tarfile.open(fileobj=layer, mode="r|") as files:
+            blob = archive.extractfile(member)
+            if blob is None:
+                continue
+            try:
+                files = tarfile.open(fileobj=blob, mode="r|*")  # noqa: SIM115 - `with` below
+            except tarfile.ReadError:
+                continue  # an OCI config or manifest blob, not a layer
+            layers += 1
+            with files:
                 for entry in files:
                     path = PurePosixPath(entry.name.replace(".wh.", ""))
                     if any(path.match(f"*{name}") for name in CREDENTIAL_FILES):
@@ -110,6 +118,7 @@ def test_no_layer_holds_credential_files(base_image: str) -> None:
                         text = content.read().decode(errors="replace") if content else ""
                         found += [f"{member.name}: {path}: {f}" for f in find_credentials(text)]
     assert save.wait(timeout=600) == 0, "docker save failed"
+    assert layers >= len(inspect_image(base_image)["RootFS"]["Layers"]), "layers not scanned"
     assert not found, found
 
 

@@ -6,6 +6,9 @@ skip when it is absent; under ``REQUIRE_SERVICES=1`` (CI, which builds it) they 
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from tests.credentials import find_credentials, secret_environment
@@ -13,6 +16,8 @@ from tests.docker._engine import docker, image_exists, inspect_image, skip_or_fa
 from tests.docker.conftest import OFFLINE_BASE_IMAGE
 
 pytestmark = pytest.mark.docker
+
+HOST_CA = "/etc/ssl/certs/ca-certificates.crt"
 
 
 @pytest.fixture(scope="module")
@@ -45,3 +50,26 @@ def test_carries_no_credentials(offline_base: str) -> None:
         "run", "--rm", "--network", "none", offline_base, "sh", "-c", "cat /etc/pip.conf || true"
     ).stdout
     assert find_credentials(pip_conf) == []
+
+
+def _read_in(image: str, path: str) -> str:
+    return docker(
+        "run", "--rm", "--network", "none", image, "sh", "-c", f"cat {path} 2>/dev/null || true"
+    ).stdout
+
+
+def test_carries_the_hosts_ca_bundle_and_pip_configuration(offline_base: str) -> None:
+    # What the image is for: pip working behind this machine's TLS-intercepting proxy.
+    env = dict(item.split("=", 1) for item in inspect_image(offline_base)["Config"]["Env"] or [])
+    host_ca = Path(HOST_CA)
+    if host_ca.is_file():
+        assert _read_in(offline_base, HOST_CA) == host_ca.read_text()
+        assert env.get("SSL_CERT_FILE") == HOST_CA
+    host_pip = Path("/etc/pip.conf")
+    if host_pip.is_file():
+        carried = _read_in(offline_base, "/etc/pip.conf").splitlines()
+        assert carried, "the host's /etc/pip.conf was not carried"
+        assert set(carried) <= set(host_pip.read_text().splitlines())  # only lines dropped
+    for name, value in os.environ.items():
+        if name == "PIP_CERT" and Path(value).exists():
+            assert env.get(name) == value

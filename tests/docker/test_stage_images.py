@@ -23,7 +23,7 @@ from lifecycle.cli import build_parser
 from lifecycle.images import STAGES
 from tests.credentials import find_credentials, secret_environment
 from tests.docker._engine import docker, inspect_image
-from tests.docker.test_base_image import NON_ROOT_UID
+from tests.docker.test_base_image import NON_ROOT_UID, OCI_LABELS
 
 pytestmark = pytest.mark.docker
 
@@ -129,6 +129,9 @@ def test_image_is_the_base_plus_metadata(
     labels = config["Labels"] or {}
     assert labels["org.opencontainers.image.title"] == f"kfp-lifecycle-{stage.replace('_', '-')}"
     assert labels["org.opencontainers.image.base.name"] == base_image
+    base_labels = base["Config"]["Labels"]
+    for inherited in OCI_LABELS:  # source, version, revision: the base's, never blank
+        assert labels[inherited] == base_labels[inherited] != "", inherited
 
 
 @pytest.mark.parametrize("stage", STAGES)
