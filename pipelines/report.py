@@ -3,11 +3,10 @@ retrains and promotions, in one self-contained HTML page (charts embedded as PNG
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 from pathlib import Path
 
+from components.detect_drift.report import figure_png, png_img, pyplot
 from lifecycle.config import METRIC_HIGHER_IS_WORSE, LifecycleConfig
 from lifecycle.history import decision_log, evaluation_log
 from lifecycle.registry import ModelRegistry
@@ -22,11 +21,7 @@ _COLOURS = ["#4878a8", "#c0392b", "#27ae60", "#8e44ad", "#e67e22", "#16a085", "#
 def metric_history_png(store: Store, config: LifecycleConfig, metric: str) -> bytes:
     """One metric over the batches: a line per model version (its test score first), a red
     cross where the drift check called for a retrain, a star where a version was promoted."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     name = config.model.name
     records = [
         r
@@ -81,11 +76,7 @@ def metric_history_png(store: Store, config: LifecycleConfig, metric: str) -> by
     axes.set_title(f"{metric} per batch and model version ({worse})")
     axes.legend(fontsize=7, loc="best")
     axes.grid(alpha=0.3)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    plt.close(figure)
-    return buffer.getvalue()
+    return figure_png(figure)
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -107,12 +98,9 @@ def render_scenario_report(
     name = config.model.name
     registry = ModelRegistry(store, name)
 
-    def _png64(metric: str) -> str:
-        return base64.b64encode(metric_history_png(store, config, metric)).decode()
-
     production = registry.alias()
     charts = "".join(
-        f'<img alt="{html.escape(metric)} history" src="data:image/png;base64,{_png64(metric)}">'
+        png_img(metric_history_png(store, config, metric), f"{metric} history")
         for metric in config.drift.metrics
     )
     outcomes = batch_outcomes(store, name)

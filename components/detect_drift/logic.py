@@ -9,9 +9,13 @@ import pandas as pd
 
 from components.detect_drift.course_tests import (
     fixed_threshold_test,
+    hard_bound,
     hard_test,
+    iqr_bound,
     iqr_test,
+    parametric_bound,
     parametric_test,
+    worst_ever_bound,
     worst_ever_test,
 )
 from lifecycle.config import METRIC_HIGHER_IS_WORSE, DriftConfig, LifecycleConfig
@@ -20,20 +24,12 @@ from lifecycle.errors import InvalidInputError
 from lifecycle.history import decision_log, drift_log, evaluation_log, now_stamp
 from lifecycle.store import Store
 
-# Flag names as in the course's drift log: hard_test_RMSE, param_test_r2, …
-HISTORY_FLAG_PREFIX = {
-    "hard": "hard",
-    "param": "param",
-    "iqr": "iqr",
-    "fixed": "fixed",
-    "worst": "worst",
-}
-
 
 def history_flags(
     previous: dict[str, list[float]], last: dict[str, float], config: DriftConfig
 ) -> dict[str, bool]:
-    """Every enabled history test for every watched metric, named ``<test>_test_<metric>``."""
+    """Every enabled history test for every watched metric, named ``<test>_test_<metric>`` as
+    in the course's drift log (hard_test_RMSE, param_test_r2, …)."""
     flags: dict[str, bool] = {}
     for test in config.history_tests:
         for metric in config.metrics:
@@ -52,8 +48,32 @@ def history_flags(
             else:
                 threshold = config.fixed_thresholds.get(metric)
                 fired = threshold is not None and fixed_threshold_test(value, threshold, higher)
-            flags[f"{HISTORY_FLAG_PREFIX[test]}_test_{metric}"] = fired
+            flags[f"{test}_test_{metric}"] = fired
     return flags
+
+
+def history_bounds(previous: list[float], metric: str, config: DriftConfig) -> dict[str, float]:
+    """The bound of each enabled history test for ``metric``: the value beyond which it fires
+    (a test with no bound, e.g. without previous values, is left out).
+
+    Args:
+        previous: the metric's previous values, oldest first.
+        metric: the metric (its worse side from ``METRIC_HIGHER_IS_WORSE``).
+        config: which tests, and their parameters.
+    """
+    higher = METRIC_HIGHER_IS_WORSE[metric]
+    bounds = {
+        "hard": hard_bound(previous),
+        "param": parametric_bound(previous, higher, config.param_sigmas),
+        "iqr": iqr_bound(previous, higher, config.iqr_factor),
+        "worst": worst_ever_bound(previous, higher),
+        "fixed": config.fixed_thresholds.get(metric),
+    }
+    return {
+        test: float(bound)
+        for test, bound in bounds.items()
+        if test in config.history_tests and bound is not None
+    }
 
 
 def profile_tests(
@@ -67,16 +87,23 @@ def profile_tests(
         statistic, p-value and threshold; plot data of the drifted columns).
 
     Raises:
-        InvalidInputError: a column has no values to test.
+        InvalidInputError: a column has no values to test, or an infinite value, or the
+            stored profile is not one (the message names the batch and the column).
     """
     from components.detect_drift.suite import ParquetColumns, SuiteSettings, WithColumns, run_suite
-    from components.detect_drift.suite.reference import load_reference_profile, prediction_column
+    from components.detect_drift.suite.reference import (
+        load_reference_profile,
+        local_file,
+        prediction_column,
+    )
     from components.evaluate.logic import predict
     from lifecycle.datasets import dataset_ref
 
     drift = config.drift
-    profile = load_reference_profile(store, config, version)
-    batch = ParquetColumns(store.get_bytes(dataset_ref(store, batch_key).key))
+    settings = SuiteSettings.from_config(drift)
+    batch_file = dataset_ref(store, batch_key).key
+    # A local store's file is read column by column; otherwise the object's bytes, whole.
+    batch = ParquetColumns(local_file(store, batch_file) or store.get_bytes(batch_file))
 
     def predictions():
         features = read_dataset(store, batch_key, config.schema.feature_names)
@@ -84,22 +111,19 @@ def profile_tests(
 
     current = WithColumns(batch, {prediction_column(config): predictions})
     try:
-        result = run_suite(profile, current, SuiteSettings.from_config(drift))
+        profile = load_reference_profile(store, config, version)
+        result = run_suite(profile, current, settings)
     except ValueError as exc:
         raise InvalidInputError(f"drift suite on {batch_key}: {exc}") from None
-    thresholds = {
-        "ks": drift.p_value,
-        "chi2": drift.p_value,
-        "psi": drift.psi_threshold,
-        "wasserstein": drift.wasserstein_threshold,
-        "jensenshannon": drift.jensenshannon_threshold,
-    }
     flags: dict[str, bool] = {}
     statistics: dict[str, dict[str, float]] = {}
     for column in result.columns:
         for test, outcome in column.tests.items():
             name = f"{test}_test_{column.name}"
-            statistics[name] = {"statistic": outcome.statistic, "threshold": thresholds[test]}
+            statistics[name] = {
+                "statistic": outcome.statistic,
+                "threshold": settings.threshold(test),  # type: ignore[arg-type]
+            }
             if outcome.p_value is not None:
                 statistics[name]["p_value"] = outcome.p_value
             if test in drift.data_tests and (column.role != "prediction" or drift.prediction_flags):
@@ -137,6 +161,8 @@ class DriftDecision:
     previous_runs: int = 0
     # Plot data of the drifted columns (reference vs current), for the HTML report.
     distributions: dict[str, dict[str, list]] = field(default_factory=dict)
+    # The time stamp of the evaluation tested (its records in the evaluation history).
+    evaluation_time: str = ""
 
 
 def split_history(
@@ -197,7 +223,15 @@ def detect_drift(
         flags.update(suite_flags)
     drift = retraining_signal(flags, config.drift)
     decision = DriftDecision(
-        version, batch, now_stamp(), flags, drift, statistics, previous_runs, distributions
+        version,
+        batch,
+        now_stamp(),
+        flags,
+        drift,
+        statistics,
+        previous_runs,
+        distributions,
+        evaluation_time,
     )
     decision_log(store).append(
         [
@@ -207,6 +241,7 @@ def detect_drift(
                 "model_name": config.model.name,
                 "version": version,
                 "batch": batch,
+                "evaluation_time": evaluation_time,
                 "decision": "retrain" if drift else "keep",
                 "reason": ", ".join(name for name, fired in flags.items() if fired)
                 or "no test fired",

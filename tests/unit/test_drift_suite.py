@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-from scipy import stats
+from scipy import special, stats
 from scipy.spatial.distance import jensenshannon
 
 from components.detect_drift.suite import (
@@ -33,10 +33,10 @@ from components.detect_drift.suite import (
     quantile_edges,
     read_profile,
     run_suite,
-    sorted_finite,
     wasserstein_test,
     write_profile,
 )
+from components.detect_drift.suite.kolmogorov import kstwo_sf, smirnov_sf
 from components.detect_drift.suite.numeric import (
     KS_GRID_MIN_N,
     bin_shares,
@@ -170,8 +170,132 @@ def test_psi_on_reference_quantile_bins():
     assert same.statistic < 0.01 and not same.drifted and moved.drifted and moved.p_value is None
 
 
-def test_nan_is_dropped_before_testing():
-    assert sorted_finite(np.array([3.0, np.nan, 1.0])).tolist() == [1.0, 3.0]
+# (n, n·d²) in scipy's slow Smirnov case of kstwo.sf (2.2 <= n·d² < 370), and around it.
+SMIRNOV_CASES = [
+    (141, 2.2),
+    (1_000, 3.0),
+    (20_000, 2.2),
+    (85_714, 30.0),
+    (85_714, 369.0),
+    (500_000, 2.2000001),
+    (500_000, 40.0),
+    (1_000_000, 12.0),
+]
+
+
+@pytest.mark.parametrize(("n", "ndd"), SMIRNOV_CASES)
+def test_the_vectorised_smirnov_sum_is_scipys(n, ndd):
+    d = float(np.sqrt(ndd / n))
+    expected = float(special.smirnov(n, d))
+    assert smirnov_sf(n, d) == pytest.approx(expected, rel=1e-11, abs=1e-300)
+    assert kstwo_sf(d, n) == pytest.approx(
+        float(stats.distributions.kstwo.sf(d, n)), rel=1e-11, abs=1e-300
+    )
+
+
+@pytest.mark.parametrize(
+    ("n", "ndd"), [(140, 3.0), (1_000, 2.1), (500_000, 1.0), (500_000, 371.0), (1_000_001, 9.0)]
+)
+def test_kstwo_sf_outside_the_smirnov_case_is_scipys_own_call(n, ndd):
+    d = float(np.sqrt(ndd / n))
+    assert kstwo_sf(d, n) == float(stats.distributions.kstwo.sf(d, n))
+
+
+def _suite(reference: pd.DataFrame, current: pd.DataFrame, **settings):
+    profile = read_profile(profile_bytes(FrameColumns(reference)))
+    result = run_suite(profile, FrameColumns(current), SuiteSettings(**settings))
+    return {column.name: column for column in result.columns}
+
+
+def test_the_suites_numeric_tests_on_large_samples_are_scipys():
+    """The production path (profile, pruned KS ranks, the Smirnov p-value) against scipy: a
+    mild drift whose p-value is in scipy's slow case, a strong one, and none."""
+    rng = np.random.default_rng(6)
+    n, m = 200_000, 150_000
+    reference = pd.DataFrame({k: rng.normal(size=n) for k in ("mild", "strong", "none")})
+    current = pd.DataFrame(
+        {
+            "mild": rng.normal(0.03, size=m),
+            "strong": rng.normal(0.3, size=m),
+            "none": rng.normal(size=m),
+        }
+    )
+    columns = _suite(reference, current)
+    effective = n * m / (n + m)
+    for name in ("mild", "strong", "none"):
+        ref, cur = reference[name].to_numpy(), current[name].to_numpy()
+        expected = stats.ks_2samp(ref, cur)
+        ks = columns[name].tests["ks"]
+        assert ks.statistic == pytest.approx(float(expected.statistic), abs=TOLERANCE)
+        assert ks.p_value == pytest.approx(float(expected.pvalue), abs=TOLERANCE, rel=1e-9)
+        std = float(np.std(ref))
+        assert columns[name].tests["wasserstein"].statistic == pytest.approx(
+            stats.wasserstein_distance(ref, cur) / std, rel=TOLERANCE
+        )
+        edges = np.quantile(ref, np.linspace(0, 1, 11)[1:-1])
+        shares_ref = np.bincount(np.searchsorted(edges, ref, side="left"), minlength=10) / n
+        shares_cur = np.bincount(np.searchsorted(edges, cur, side="left"), minlength=10) / m
+        expected_psi = float(np.sum((shares_cur - shares_ref) * np.log(shares_cur / shares_ref)))
+        assert columns[name].tests["psi"].statistic == pytest.approx(expected_psi, rel=1e-9)
+    assert 2.2 <= effective * columns["mild"].tests["ks"].statistic ** 2 < 370
+    assert columns["mild"].drifted and columns["strong"].drifted and not columns["none"].drifted
+
+
+def test_missing_values_are_dropped_on_both_sides():
+    rng = np.random.default_rng(3)
+    reference = rng.normal(size=5_000)
+    current = rng.normal(0.1, size=4_000)
+    reference[::7], current[::5] = np.nan, np.nan
+    labels = pd.Series(rng.choice(list("abc"), 4_000))
+    columns = _suite(
+        pd.DataFrame({"x": reference, "c": rng.choice(list("abc"), 5_000)}),
+        pd.DataFrame({"x": current, "c": labels.where(np.arange(4_000) % 9 > 0)}),
+    )
+    kept_ref, kept_cur = reference[~np.isnan(reference)], current[~np.isnan(current)]
+    expected = stats.ks_2samp(kept_ref, kept_cur)
+    x = columns["x"]
+    assert (x.reference_rows, x.current_rows) == (kept_ref.size, kept_cur.size)
+    assert x.tests["ks"].p_value == pytest.approx(float(expected.pvalue), abs=TOLERANCE)
+    assert x.tests["wasserstein"].statistic == pytest.approx(
+        stats.wasserstein_distance(kept_ref, kept_cur) / float(np.std(kept_ref)), rel=TOLERANCE
+    )
+    assert np.isfinite(x.tests["psi"].statistic)
+    # A missing category is a category ("null"), counted like any other.
+    assert columns["c"].current_rows == 4_000
+
+
+@pytest.mark.parametrize("side", ["reference", "current data"])
+@pytest.mark.parametrize("value", [np.inf, -np.inf])
+def test_an_infinite_value_is_an_error_naming_the_column(side, value):
+    values = np.array([1.0, 2.0, np.nan, value, 3.0])
+    reference = pd.DataFrame({"ok": [1.0, 2.0, 3.0, 4.0, 5.0], "x": values})
+    current = pd.DataFrame({"ok": [1.0, 2.0, 3.0, 4.0, 5.0], "x": [1.0, 2.0, 3.0, 4.0, 5.0]})
+    frames = (reference, current) if side == "reference" else (current, reference)
+    with pytest.raises(ValueError, match=f"column 'x' has 1 infinite value\\(s\\) in the {side}"):
+        _suite(*frames)
+
+
+@pytest.mark.parametrize("kind", ["numeric", "categorical"])
+@pytest.mark.parametrize("side", ["reference", "current data"])
+def test_an_empty_column_is_the_same_error_for_both_kinds(kind, side):
+    full = [1.0, 2.0, 3.0] if kind == "numeric" else ["a", "b", "a"]
+    empty = pd.Series([], dtype=float if kind == "numeric" else object)
+    frames = [pd.DataFrame({"x": full}), pd.DataFrame({"x": empty})]  # (reference, current)
+    if side == "reference":
+        frames.reverse()
+    with pytest.raises(ValueError, match=f"column 'x' has no values in the {side}"):
+        _suite(*frames)
+
+
+def test_every_test_refuses_an_empty_side():
+    some, none = np.array([3.0, 1.0]), np.array([0.0, 0.0])
+    for test in (chi2_test, jensenshannon_test, psi_categorical):
+        with pytest.raises(ValueError, match="at least one value on each side"):
+            test(some, none, 0.1)
+    with pytest.raises(ValueError):
+        ks_test(np.array([1.0]), np.array([]), 0.05)
+    with pytest.raises(ValueError):
+        wasserstein_test(np.array([]), np.array([1.0]), 1.0, 0.1)
 
 
 def _frames(rows: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -6,12 +6,21 @@ import pytest
 
 from components.detect_drift.course_tests import (
     fixed_threshold_test,
+    hard_bound,
     hard_test,
+    iqr_bound,
     iqr_test,
+    parametric_bound,
     parametric_test,
+    worst_ever_bound,
     worst_ever_test,
 )
-from components.detect_drift.logic import history_flags, retraining_signal, split_history
+from components.detect_drift.logic import (
+    history_bounds,
+    history_flags,
+    retraining_signal,
+    split_history,
+)
 from lifecycle.config import DriftConfig
 
 PREVIOUS = [1.0, 2.0, 3.0, 4.0]  # mean 2.5, std 1.118, Q1 1.75, Q3 3.25, IQR 1.5
@@ -69,6 +78,33 @@ def test_history_flags_are_named_as_in_the_course_drift_log():
         "worst_test_RMSE": True,
         "worst_test_r2": False,
     }
+
+
+def test_each_bound_is_where_its_test_starts_to_fire():
+    assert hard_bound(PREVIOUS) == 2.5
+    assert parametric_bound(PREVIOUS, True) == pytest.approx(2.5 + 2 * 1.118034)
+    assert parametric_bound(PREVIOUS, False) == pytest.approx(2.5 - 2 * 1.118034)
+    assert (iqr_bound(PREVIOUS, True), iqr_bound(PREVIOUS, False)) == (5.5, -0.5)
+    assert (worst_ever_bound(PREVIOUS, True), worst_ever_bound(PREVIOUS, False)) == (4.0, 1.0)
+    assert hard_bound([]) is None and iqr_bound([], True) is None
+
+
+def test_history_bounds_are_the_enabled_tests_only():
+    config = DriftConfig(history_tests=("param", "fixed"), fixed_thresholds={"RMSE": 7.0})
+    bounds = history_bounds(PREVIOUS, "RMSE", config)
+    assert bounds == {"param": pytest.approx(2.5 + 2 * 1.118034), "fixed": 7.0}
+    assert history_bounds(PREVIOUS, "r2", config) == {
+        "param": pytest.approx(2.5 - 2 * 1.118034)
+    }  # no fixed threshold for r2
+    assert history_bounds([], "RMSE", DriftConfig()) == {}  # hard, param, iqr: no history yet
+    everything = DriftConfig(history_tests=("hard", "param", "iqr", "fixed", "worst"))
+    for metric, higher in (("RMSE", True), ("r2", False)):
+        for test, bound in history_bounds(PREVIOUS, metric, everything).items():
+            step = 1e-9 if higher else -1e-9
+            flags = history_flags({metric: PREVIOUS}, {metric: bound + step}, everything)
+            assert flags[f"{test}_test_{metric}"], (test, metric)
+            flags = history_flags({metric: PREVIOUS}, {metric: bound - step}, everything)
+            assert not flags[f"{test}_test_{metric}"], (test, metric)
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from components.ingest.logic import ingest
 from lifecycle import keys
 from lifecycle.config import ColumnSpec, LifecycleConfig, SchemaConfig
 from lifecycle.datasets import read_dataset
+from lifecycle.history import evaluation_log
 from lifecycle.registry import ModelRegistry
 from lifecycle.store import LocalStore
 from tests.helpers import COURSE, course_model_in_production
@@ -54,14 +55,30 @@ def test_train_stores_the_profile_of_features_target_and_predictions(store, trai
     assert profile.numeric(PREDICTION_COLUMN).sorted == pytest.approx(np.sort(predictions))
 
 
-def test_detect_drift_reads_the_profile_not_the_training_data(store, trained, monkeypatch):
+@pytest.mark.parametrize("mapped", [True, False], ids=["local-file-mapped", "bytes"])
+def test_detect_drift_reads_the_profile_not_the_training_data(store, trained, monkeypatch, mapped):
+    from components.detect_drift.suite import reference
+
     _, training = trained
-    read = []
+    read, profiles = [], []
     original = store.get_bytes
     monkeypatch.setattr(store, "get_bytes", lambda key: read.append(key) or original(key))
+    original_read_profile = reference.read_profile
+    monkeypatch.setattr(
+        reference,
+        "read_profile",
+        lambda source: profiles.append(source) or original_read_profile(source),
+    )
+    if not mapped:  # as on MinIO: the profile's bytes
+        monkeypatch.setattr(reference, "local_file", lambda store, key: None)
     _, decision = _check(store, "batch_1")
     assert training.key not in read
-    assert keys.model_profile_key("course", "1.0") in read
+    key = keys.model_profile_key("course", "1.0")
+    if mapped:  # a local store's profile file is memory-mapped, never read whole
+        assert profiles == [store.root / key] and key not in read
+    else:
+        assert isinstance(profiles[0], bytes) and key in read
+    assert "ks_test_x" in decision.flags
 
 
 @pytest.mark.parametrize("batch_name", ["batch_1", "batch_3", "batch_6"])
@@ -128,3 +145,35 @@ def test_decision_and_scenario_reports_render(store, trained, tmp_path):
     path = write_scenario_report(store, CONFIG, tmp_path / "report.html")
     text = path.read_text(encoding="utf-8")
     assert "Metric history per model version" in text and "batch_6" in text and "<img" in text
+
+
+def test_the_history_charts_mark_every_drift_and_draw_the_enabled_tests_only(
+    store, trained, monkeypatch
+):
+    from components.detect_drift import report
+
+    drift = CONFIG.drift.model_copy(update={"history_tests": ("param", "fixed", "worst")})
+    config = CONFIG.model_copy(update={"drift": drift})
+    decisions = [_check(store, f"batch_{i}", config)[1] for i in range(1, 7)]
+    assert any(d.drift for d in decisions[:-1]), "the scenario has earlier drifts"
+    charts = []
+    original = report.metric_history_png
+    monkeypatch.setattr(
+        report,
+        "metric_history_png",
+        lambda *args: charts.append(args) or original(*args),
+    )
+    page = report.render_decision_html(store, config, decisions[-1])
+    assert [chart[1] for chart in charts] == ["RMSE", "r2"] and page.count("<img") >= 2
+    for scores, metric, thresholds, drift_points, labels in charts:
+        # The test evaluation, then the six monitoring runs; the last is this one.
+        assert labels == ["test"] + [f"batch_{i}" for i in range(1, 7)]
+        assert drift_points == [i + 1 for i, d in enumerate(decisions) if d.drift]
+        assert [test for test, _, _ in thresholds] == ["param", "worst", "fixed"]
+        fixed = next(value for test, _, value in thresholds if test == "fixed")
+        assert fixed == drift.fixed_thresholds[metric]
+        assert scores[-1] == next(
+            r["score"]
+            for r in evaluation_log(store).records()
+            if r["time_stamp"] == decisions[-1].evaluation_time and r["metric"] == metric
+        )

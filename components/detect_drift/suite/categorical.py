@@ -2,7 +2,8 @@
 
 Categories are aligned first (:func:`align_counts`): the union of both sides, a category
 unseen on one side counting zero there, so a new category in the batch is a change to
-detect, never a crash. Each test returns ``(statistic, p_value or None, drifted)``.
+detect, never a crash. Each test returns ``(statistic, p_value or None, drifted)`` and
+raises ValueError when a side has no values (as the numeric tests do).
 """
 
 from __future__ import annotations
@@ -14,6 +15,17 @@ from scipy.special import rel_entr
 from scipy.stats import distributions
 
 from components.detect_drift.suite.numeric import TestOutcome, psi
+
+
+def _require_values(*sides: np.ndarray, test: str) -> None:
+    if not all(np.sum(counts) > 0 for counts in sides):
+        raise ValueError(f"the {test} test needs at least one value on each side")
+
+
+def _shares(counts: np.ndarray, test: str) -> np.ndarray:
+    _require_values(counts, test=test)
+    counts = np.asarray(counts, dtype=np.float64)
+    return counts / counts.sum()
 
 
 def align_counts(
@@ -47,7 +59,11 @@ def chi2_test(
     The same statistic and p-value as ``scipy.stats.chi2_contingency(table,
     correction=False)``; drifted when the p-value is below ``alpha``. With fewer than two
     categories there is nothing to compare: (0, 1, False), as the course's test does.
+
+    Raises:
+        ValueError: a side has no values.
     """
+    _require_values(reference_counts, current_counts, test="chi-squared")
     table = np.vstack([reference_counts, current_counts]).astype(np.float64)
     table = table[:, table.sum(axis=0) > 0]
     if table.shape[1] < 2:
@@ -64,11 +80,13 @@ def jensenshannon_test(
     reference_counts: np.ndarray, current_counts: np.ndarray, threshold: float
 ) -> TestOutcome:
     """Jensen–Shannon distance (natural log, as ``scipy.spatial.distance.jensenshannon``)
-    between the category shares; drifted when >= ``threshold``."""
-    p = np.asarray(reference_counts, dtype=np.float64)
-    q = np.asarray(current_counts, dtype=np.float64)
-    p = p / p.sum()
-    q = q / q.sum()
+    between the category shares; drifted when >= ``threshold``.
+
+    Raises:
+        ValueError: a side has no values.
+    """
+    p = _shares(reference_counts, "Jensen-Shannon")
+    q = _shares(current_counts, "Jensen-Shannon")
     mid = (p + q) / 2.0
     divergence = float(np.sum(rel_entr(p, mid)) + np.sum(rel_entr(q, mid)))
     value = float(np.sqrt(max(divergence, 0.0) / 2.0))
@@ -81,7 +99,8 @@ def psi_categorical(
     """PSI over the aligned categories' shares (empty ones count 1e-4, as in evidently).
 
     Drifted when >= ``threshold``.
+
+    Raises:
+        ValueError: a side has no values.
     """
-    reference = np.asarray(reference_counts, dtype=np.float64)
-    current = np.asarray(current_counts, dtype=np.float64)
-    return psi(reference / reference.sum(), current / current.sum(), threshold)
+    return psi(_shares(reference_counts, "PSI"), _shares(current_counts, "PSI"), threshold)

@@ -3,7 +3,8 @@
 Every test takes the reference *sorted* (from the profile) and the current values
 *sorted* (sorted once per column per run, then shared by the tests), so no test ever
 sorts the reference again. Each returns a :class:`TestOutcome`
-``(statistic, p_value or None, drifted)`` with its threshold as an explicit argument.
+``(statistic, p_value or None, drifted)`` with its threshold as an explicit argument;
+the suite (:mod:`components.detect_drift.suite.run`) calls these same functions.
 
 Missing values (NaN) must be dropped by the caller (:func:`sorted_finite` does it).
 """
@@ -14,11 +15,12 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from scipy.stats import distributions
 
 # scipy's own exact two-sample KS distribution (Hodges / Gnedenko-Korolyuk lattice-path
 # counts), called with the statistic we compute, so that p-values are scipy's bit for bit.
 from scipy.stats._stats_py import _attempt_exact_2kssamp
+
+from components.detect_drift.suite.kolmogorov import kstwo_sf
 
 # As scipy.stats.ks_2samp(method="auto"): exact when both samples are at most this large.
 KS_MAX_EXACT_N = 10_000
@@ -36,17 +38,31 @@ class TestOutcome(NamedTuple):
     drifted: bool
 
 
-def sorted_finite(values: np.ndarray) -> np.ndarray:
-    """``values`` as float64, NaN dropped, sorted (a new array)."""
+def sorted_finite(values: np.ndarray, column: str = "values", side: str = "data") -> np.ndarray:
+    """``values`` as float64, sorted, NaN (missing) dropped: a new array.
+
+    Args:
+        values: the column.
+        column: its name, for the error.
+        side: "reference" or "current data", for the error.
+
+    Raises:
+        ValueError: an infinite value, naming the column and the side (quantile bins, std,
+            PSI and the Wasserstein distance are undefined with one).
+    """
     ordered = np.sort(np.asarray(values, dtype=np.float64))
-    # np.sort puts NaN last: one look at the end instead of a pass over the column.
+    # np.sort puts NaN last and searchsorted orders NaN the same way: one bisection finds
+    # the first NaN, without a pass over the column.
     if ordered.size and np.isnan(ordered[-1]):
-        ordered = ordered[: int(np.argmax(np.isnan(ordered)))]
+        ordered = ordered[: int(np.searchsorted(ordered, np.nan, side="left"))]
+    if ordered.size and (ordered[0] == -np.inf or ordered[-1] == np.inf):
+        infinite = int(np.count_nonzero(np.isinf(ordered)))
+        raise ValueError(f"column {column!r} has {infinite} infinite value(s) in the {side}")
     return ordered
 
 
 # Current values per block of the rank search: a block and the reference slice it spans
-# stay in cache, which makes the search several times faster than one ``searchsorted`` call.
+# stay in cache.
 RANK_BLOCK = 4096
 
 
@@ -60,11 +76,14 @@ class Ranks(NamedTuple):
 def ranks(reference: np.ndarray, current: np.ndarray) -> Ranks:
     """Ranks of sorted ``current`` in sorted ``reference``: a merge, block by block.
 
-    ``searchsorted`` of a million sorted keys into a million values bisects the whole
-    reference for each key and misses the cache at every step; a block of sorted current
-    values only spans a short slice of the reference, found by two bisections, and
-    searching that slice stays in cache. Ties with the reference (found by comparing each
-    value with the reference value just below it) get their left rank separately.
+    :func:`ks_statistic` ranks every current value only when the reference is small
+    (under ``KS_GRID_MIN_N`` values); the current batch can still be millions of rows. A
+    block of sorted current values spans a short slice of the reference, found by two
+    bisections, and searching that slice stays in cache: measured against one
+    ``searchsorted`` call, 25-35% faster for 1M-10M current values (e.g. 14 ms instead of
+    18 ms for 1M against 65,535), the same below 65,536. Ties with the reference (found by
+    comparing each value with the reference value just below it) get their left rank
+    separately.
     """
     m = current.shape[0]
     right = np.empty(m, dtype=np.int64)
@@ -193,6 +212,10 @@ def ks_statistic_from_ranks(where: Ranks, n: int, m: int) -> float:
 def ks_p_value(statistic: float, n: int, m: int) -> tuple[float, float]:
     """scipy's two-sided ``ks_2samp`` p-value (method "auto") for sizes ``n`` and ``m``.
 
+    Exact (scipy's own function) when both are at most 10,000; otherwise
+    ``kstwo.sf(statistic, round(nm/(n+m)))``, its slow case vectorised
+    (:func:`components.detect_drift.suite.kolmogorov.kstwo_sf`).
+
     Returns:
         (statistic, p-value): the exact method rounds the statistic to a multiple of
         1/lcm(n, m) as scipy does, and scipy reports that rounded value.
@@ -204,12 +227,25 @@ def ks_p_value(statistic: float, n: int, m: int) -> tuple[float, float]:
         statistic = rounded
     large, small = sorted([float(n), float(m)], reverse=True)
     effective = large * small / (large + small)
-    p = distributions.kstwo.sf(statistic, np.round(effective))
+    p = kstwo_sf(statistic, int(np.round(effective)))
     return float(statistic), float(np.clip(p, 0.0, 1.0))
 
 
 def ks_test(reference: np.ndarray, current: np.ndarray, alpha: float) -> TestOutcome:
-    """Two-sample KS test of sorted samples; drifted when the p-value is below ``alpha``."""
+    """Two-sample KS test of sorted samples; drifted when the p-value is below ``alpha``.
+
+    The statistic and p-value are scipy's ``ks_2samp``'s. With the reference from the
+    profile, only the current values that can attain the supremum are ranked
+    (:func:`ks_statistic`), so the test costs less than sorting the reference.
+
+    Args:
+        reference: sorted reference values (no NaN), e.g. ``profile.numeric(name).sorted``.
+        current: sorted current values (no NaN).
+        alpha: drifted when the p-value is below it.
+
+    Raises:
+        ValueError: a side has no values.
+    """
     statistic, p = ks_p_value(
         ks_statistic(reference, current), reference.shape[0], current.shape[0]
     )
@@ -252,7 +288,13 @@ def psi(reference_shares: np.ndarray, current_shares: np.ndarray, threshold: flo
 def psi_numeric(
     reference_shares: np.ndarray, edges: np.ndarray, current: np.ndarray, threshold: float
 ) -> TestOutcome:
-    """PSI of sorted ``current`` on the reference's quantile bins (``edges``, shares)."""
+    """PSI of sorted ``current`` on the reference's quantile bins (``edges``, shares).
+
+    Raises:
+        ValueError: no current value.
+    """
+    if current.shape[0] == 0:
+        raise ValueError("PSI needs at least one current value")
     return psi(reference_shares, bin_shares(current, edges), threshold)
 
 
@@ -297,6 +339,15 @@ def wasserstein_test(
 
     The normalisation makes the threshold unit-free: 0.1 means the mass moved a tenth of
     a reference standard deviation on average. Drifted when >= ``threshold``.
+
+    Args:
+        reference: sorted reference values (no NaN).
+        current: sorted current values (no NaN).
+        reference_std: the reference's std (the profile stores it).
+        threshold: drifted at or above it.
+
+    Raises:
+        ValueError: a side has no values.
     """
     value = wasserstein_distance_sorted(reference, current) / max(
         reference_std, WASSERSTEIN_MIN_STD

@@ -117,7 +117,7 @@ def _profile_entries(
         kind = (kinds or {}).get(name) or infer_kind(column)
         role = (roles or {}).get(name, "feature")
         if kind == "numeric":
-            values = sorted_finite(numeric_values(column))
+            values = sorted_finite(numeric_values(column), name, "reference")
             del column
             edges = quantile_edges(values, psi_bins)
             std = float(np.std(values)) if values.size else 0.0
@@ -153,6 +153,9 @@ def write_profile(
         kinds: the columns to profile and their kinds (default: every column, kind inferred).
         roles: each column's role, for the reports (default: feature).
         psi_bins: how many reference-quantile bins PSI uses.
+
+    Raises:
+        ValueError: a numeric column has an infinite value (the message names it).
     """
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
         for key, array in _profile_entries(source, kinds, roles, psi_bins):

@@ -3,10 +3,16 @@
 Columns profiled: the schema's features and target, and the model's predictions on its
 own training data (column :data:`PREDICTION_COLUMN`), so a monitoring run compares the
 batch's predictions with the training-time ones without re-reading the training data.
+
+On a local-folder store the profile file is memory-mapped: a run holds the pages of the
+column under test only (:meth:`ReferenceProfile.release` drops them after). On another
+store (MinIO) the profile's bytes are read whole and viewed in place, so the whole profile
+is in memory for the run.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -16,7 +22,8 @@ from components.detect_drift.suite.profile import ReferenceProfile, profile_byte
 from lifecycle import keys
 from lifecycle.config import LifecycleConfig
 from lifecycle.errors import KeyNotFoundError
-from lifecycle.store import Store
+from lifecycle.store import LocalStore, Store
+from lifecycle.store.base import validate_key
 
 PREDICTION_COLUMN = "prediction"
 
@@ -58,10 +65,30 @@ def save_reference_profile(
     return key
 
 
+def local_file(store: Store, key: str) -> Path | None:
+    """The file holding ``key`` when ``store`` is a local folder and it exists (so it can be
+    memory-mapped or read column by column); None otherwise."""
+    if not isinstance(store, LocalStore):
+        return None
+    path = store.root / validate_key(key)
+    return path if path.is_file() else None
+
+
 def load_reference_profile(store: Store, config: LifecycleConfig, version: str) -> ReferenceProfile:
-    """The stored profile of ``version``; a model trained before profiles existed gets one
-    computed from its training data (and stored, so this happens once)."""
+    """The stored profile of ``version`` (memory-mapped from a local store); a model trained
+    before profiles existed gets one computed from its training data (and stored, so this
+    happens once).
+
+    Raises:
+        ValueError: the stored object is not a profile.
+    """
     key = keys.model_profile_key(config.model.name, version)
+    path = local_file(store, key)
+    if path is not None:
+        try:
+            return read_profile(path)
+        except FileNotFoundError:  # deleted since: as if it had never been there
+            pass
     try:
         return read_profile(store.get_bytes(key))
     except KeyNotFoundError:

@@ -1,7 +1,8 @@
 """The suite over a whole table: every column against the profile, then the dataset decision.
 
-Columns are read and tested one at a time; a numeric column is sorted once and its
-ranks in the reference are found once, then shared by KS and Wasserstein.
+Columns are read and tested one at a time: a numeric column is sorted once (NaN dropped),
+then KS, PSI and Wasserstein (the pure functions of :mod:`.numeric`) test that one sorted
+array against the profile's; a categorical column is counted once for its three tests.
 """
 
 from __future__ import annotations
@@ -19,15 +20,13 @@ from components.detect_drift.suite.categorical import (
 )
 from components.detect_drift.suite.columns import ColumnSource, category_counts, numeric_values
 from components.detect_drift.suite.numeric import (
-    WASSERSTEIN_MIN_STD,
     TestOutcome,
-    ks_p_value,
-    ks_statistic,
+    ks_test,
     psi_numeric,
     sorted_finite,
-    wasserstein_distance_sorted,
+    wasserstein_test,
 )
-from components.detect_drift.suite.profile import ReferenceProfile
+from components.detect_drift.suite.profile import NumericReference, ReferenceProfile
 
 Test = Literal["ks", "psi", "wasserstein", "chi2", "jensenshannon"]
 NUMERIC_TESTS: tuple[Test, ...] = ("ks", "psi", "wasserstein")
@@ -70,6 +69,16 @@ class SuiteSettings:
             drift_share=drift.drift_share,
         )
 
+    def threshold(self, test: Test) -> float:
+        """The threshold of ``test``: its alpha (p-value tests) or its distance threshold."""
+        return {
+            "ks": self.ks_alpha,
+            "chi2": self.chi2_alpha,
+            "psi": self.psi_threshold,
+            "wasserstein": self.wasserstein_threshold,
+            "jensenshannon": self.jensenshannon_threshold,
+        }[test]
+
 
 @dataclass(frozen=True)
 class ColumnResult:
@@ -107,6 +116,13 @@ class SuiteResult:
         return data
 
 
+def _require_values(name: str, reference_rows: int, current_rows: int) -> None:
+    """The same error for every kind of column with no values on a side."""
+    if reference_rows == 0 or current_rows == 0:
+        side = "current data" if reference_rows else "reference"
+        raise ValueError(f"column {name!r} has no values in the {side}")
+
+
 def _numeric_distribution(reference: np.ndarray, current: np.ndarray) -> dict[str, list]:
     low = min(reference[0], current[0])
     high = max(reference[-1], current[-1])
@@ -125,26 +141,26 @@ def _numeric_distribution(reference: np.ndarray, current: np.ndarray) -> dict[st
 
 
 def test_numeric(
-    reference: np.ndarray,
-    std: float,
-    edges: np.ndarray,
-    shares: np.ndarray,
+    reference: NumericReference,
     current: np.ndarray,
     settings: SuiteSettings,
     tests: tuple[Test, ...],
 ) -> dict[str, TestOutcome]:
-    """The numeric tests of sorted ``current`` against a sorted reference."""
+    """The numeric ``tests`` of sorted ``current`` against a profiled reference column.
+
+    Raises:
+        ValueError: a side has no values.
+    """
     results: dict[str, TestOutcome] = {}
-    n, m = reference.shape[0], current.shape[0]
     if "ks" in tests:
-        statistic, p = ks_p_value(ks_statistic(reference, current), n, m)
-        results["ks"] = TestOutcome(statistic, p, bool(p < settings.ks_alpha))
+        results["ks"] = ks_test(reference.sorted, current, settings.threshold("ks"))
     if "psi" in tests:
-        results["psi"] = psi_numeric(shares, edges, current, settings.psi_threshold)
+        results["psi"] = psi_numeric(
+            reference.shares, reference.edges, current, settings.threshold("psi")
+        )
     if "wasserstein" in tests:
-        value = wasserstein_distance_sorted(reference, current) / max(std, WASSERSTEIN_MIN_STD)
-        results["wasserstein"] = TestOutcome(
-            value, None, bool(value >= settings.wasserstein_threshold)
+        results["wasserstein"] = wasserstein_test(
+            reference.sorted, current, reference.std, settings.threshold("wasserstein")
         )
     return results
 
@@ -157,18 +173,22 @@ def test_categorical(
     settings: SuiteSettings,
     tests: tuple[Test, ...],
 ) -> tuple[dict[str, TestOutcome], tuple[list[str], np.ndarray, np.ndarray]]:
-    """The categorical tests of the current counts against the reference counts."""
+    """The categorical ``tests`` of the current counts against the reference counts.
+
+    Raises:
+        ValueError: a side has no values.
+    """
     aligned = align_counts(categories, counts, current_categories, current_counts)
     _, reference, current = aligned
     results: dict[str, TestOutcome] = {}
     if "chi2" in tests:
-        results["chi2"] = chi2_test(reference, current, settings.chi2_alpha)
+        results["chi2"] = chi2_test(reference, current, settings.threshold("chi2"))
     if "jensenshannon" in tests:
         results["jensenshannon"] = jensenshannon_test(
-            reference, current, settings.jensenshannon_threshold
+            reference, current, settings.threshold("jensenshannon")
         )
     if "psi" in tests:
-        results["psi"] = psi_categorical(reference, current, settings.psi_threshold)
+        results["psi"] = psi_categorical(reference, current, settings.threshold("psi"))
     return results, aligned
 
 
@@ -189,7 +209,8 @@ def run_suite(
         distributions: keep plot data for drifted columns.
 
     Raises:
-        ValueError: a column is missing from ``current`` or has no values on one side.
+        ValueError: a column is missing from ``current``, has no values on one side, or has
+            an infinite value; the message names the column.
     """
     names = columns if columns is not None else [c for c in profile.columns if c in current.names]
     results = []
@@ -203,19 +224,9 @@ def run_suite(
             tests = tuple(t for t in settings.tests if t in NUMERIC_TESTS)
             tests += (settings.numeric_decision,) if settings.numeric_decision not in tests else ()
             reference = profile.numeric(name, settings.psi_bins)
-            values = sorted_finite(numeric_values(current.column(name)))
-            if reference.sorted.size == 0 or values.size == 0:
-                side = "current data" if reference.sorted.size else "reference"
-                raise ValueError(f"column {name!r} has no values in the {side}")
-            outcomes = test_numeric(
-                reference.sorted,
-                reference.std,
-                reference.edges,
-                reference.shares,
-                values,
-                settings,
-                tests,
-            )
+            values = sorted_finite(numeric_values(current.column(name)), name, "current data")
+            _require_values(name, reference.sorted.size, values.size)
+            outcomes = test_numeric(reference, values, settings, tests)
             drifted = outcomes[settings.numeric_decision].drifted
             plot = (
                 _numeric_distribution(reference.sorted, values) if drifted and distributions else {}
@@ -230,6 +241,7 @@ def run_suite(
             )
             reference = profile.categorical(name)
             current_categories, current_counts = category_counts(current.column(name))
+            _require_values(name, int(reference.counts.sum()), int(current_counts.sum()))
             outcomes, (categories, ref_counts, cur_counts) = test_categorical(
                 reference.categories,
                 reference.counts,
