@@ -1,6 +1,7 @@
 # Kubeflow Pipelines on kind: render and validate the manifests, create the cluster, deploy
 # KFP 2.17.0 with our MinIO, load the stage images, reach the UI and API.
-# manifests/README.md says what each piece is and what was verified where.
+# manifests/README.md says what each piece is and what was verified where. Every namespaced
+# object lives in `kubeflow`, KFP's own namespace: it is fixed in the manifests and scripts.
 
 KUSTOMIZE_VERSION ?= v5.8.2
 KIND_VERSION ?= v0.33.0
@@ -9,21 +10,35 @@ KIND_VERSION ?= v0.33.0
 K8S_VERSION ?= 1.37.0
 KFP_VERSION ?= 2.17.0
 KFP_MANIFESTS ?= https://github.com/kubeflow/pipelines/manifests/kustomize
-KFP_NAMESPACE ?= kubeflow
+# One deadline for all of kfp-deploy's waits (seconds, or with an s/m suffix).
 KFP_WAIT_TIMEOUT ?= 900s
+# The overlay kfp-deploy applies; empty: overlays/kind on the kind cluster's context
+# (kind-$(KIND_CLUSTER)), overlays/kfp (no NodePorts) on any other.
+KFP_OVERLAY ?=
 KIND_CLUSTER ?= lifecycle
 KIND_CONFIG ?= manifests/kind/cluster.yaml
 KUBECTL ?= kubectl
+UI_PORT ?= 8080
+API_PORT ?= 8888
+# Pid files of the port-forwards `make ui` / `make api` start.
+FORWARD_DIR ?= build/port-forward
 
 KUSTOMIZE := $(TOOLS_BIN)/kustomize
 KIND ?= $(if $(wildcard $(TOOLS_BIN)/kind),$(TOOLS_BIN)/kind,kind)
 KUBERNETES_VALIDATE := $(VENV)/bin/kubernetes-validate
+MANIFESTS_DIR ?= manifests
 MANIFESTS_OUT ?= build/manifests
-MINIO_ENV := manifests/overlays/kind/minio.env
-# Overlays that render offline; kind-kfp fetches upstream KFP and is rendered by
-# `make manifests-remote` (network) or applied by `make kfp-deploy`.
-OFFLINE_OVERLAYS := manifests/overlays/kind manifests/overlays/kind-kfp-offline
-REMOTE_OVERLAYS := manifests/overlays/kind-kfp
+MINIO_ENV = $(MANIFESTS_DIR)/overlays/minio/minio.env
+# Every overlay is rendered by `make manifests-check` except the two that fetch upstream KFP
+# (kfp, kind); each of those has an `<name>-offline` twin, rendered in its place, with
+# testing/kfp-stand-in instead of kfp/upstream. `make manifests-remote` renders the two.
+REMOTE_OVERLAYS := kfp kind
+OVERLAYS = $(notdir $(patsubst %/,%,$(dir $(wildcard $(MANIFESTS_DIR)/overlays/*/kustomization.yaml))))
+OFFLINE_OVERLAYS = $(filter-out $(REMOTE_OVERLAYS),$(OVERLAYS))
+# The one render + validate command: `make manifests-check` runs it, and so does
+# tests/cluster/test_manifests.py (in `make test`) on a copy of manifests/.
+MANIFESTS_CHECK = scripts/manifests-check.sh $(KUSTOMIZE) $(KUBERNETES_VALIDATE) $(K8S_VERSION) \
+	$(MANIFESTS_OUT) $(addprefix $(MANIFESTS_DIR)/overlays/,$(OFFLINE_OVERLAYS))
 
 # The stamp carries the version, so changing KUSTOMIZE_VERSION rebuilds kustomize.
 # GOTOOLCHAIN=local: build with the installed Go, never download a toolchain.
@@ -43,7 +58,7 @@ $(TOOLS)/.kind-$(KIND_VERSION):
 .PHONY: kind-install
 kind-install: $(TOOLS)/.kind-$(KIND_VERSION) ## Build the pinned kind into .tools/bin (go install)
 
-# `make test` runs tests/cluster, which renders the overlays with the project's kustomize.
+# `make test` runs tests/cluster, which runs $(MANIFESTS_CHECK) with the project's kustomize.
 test: kustomize-install
 
 .PHONY: manifests-secret
@@ -51,38 +66,40 @@ manifests-secret: ## Write the git-ignored MinIO credentials (MINIO_ACCESS_KEY/M
 	@FORCE=$(or $(FORCE),0) scripts/manifests-secret.sh $(MINIO_ENV)
 
 .PHONY: manifests
-manifests: kustomize-install manifests-secret ## Render each offline overlay to build/manifests/<overlay>.yaml
-	@scripts/manifests-check.sh $(KUSTOMIZE) "" $(K8S_VERSION) $(MANIFESTS_OUT) $(OFFLINE_OVERLAYS)
-
-.PHONY: manifests-remote
-manifests-remote: kustomize-install manifests-secret ## Render and validate kind-kfp (fetches upstream KFP 2.17.0: needs network)
-	@scripts/manifests-check.sh $(KUSTOMIZE) $(KUBERNETES_VALIDATE) $(K8S_VERSION) $(MANIFESTS_OUT) $(REMOTE_OVERLAYS)
+manifests: kustomize-install manifests-secret ## Render every offline overlay to build/manifests/<overlay>.yaml (no validation)
+	@scripts/manifests-check.sh $(KUSTOMIZE) "" $(K8S_VERSION) $(MANIFESTS_OUT) \
+		$(addprefix $(MANIFESTS_DIR)/overlays/,$(OFFLINE_OVERLAYS))
 
 .PHONY: manifests-check
-manifests-check: install kustomize-install manifests-secret ## Render every offline overlay and validate each resource against the Kubernetes 1.37 schemas
-	@scripts/manifests-check.sh $(KUSTOMIZE) $(KUBERNETES_VALIDATE) $(K8S_VERSION) $(MANIFESTS_OUT) $(OFFLINE_OVERLAYS)
+manifests-check: install kustomize-install manifests-secret ## Render every offline overlay (minio, kfp-offline, kind-offline) and validate each resource against the Kubernetes 1.37 schemas
+	@$(MANIFESTS_CHECK)
+
+.PHONY: manifests-remote
+manifests-remote: install kustomize-install manifests-secret ## Render and validate kfp and kind, which fetch upstream KFP 2.17.0 (needs network)
+	@scripts/manifests-check.sh $(KUSTOMIZE) $(KUBERNETES_VALIDATE) $(K8S_VERSION) $(MANIFESTS_OUT) \
+		$(addprefix $(MANIFESTS_DIR)/overlays/,$(REMOTE_OVERLAYS))
 
 .PHONY: kind-up
 kind-up: ## Create the kind cluster (UI on localhost:8080, API on localhost:8888)
-	@scripts/kind-up.sh $(KIND) $(KIND_CLUSTER) $(KIND_CONFIG)
+	@scripts/kind-up.sh $(KIND) $(KUBECTL) $(KIND_CLUSTER) $(KIND_CONFIG)
 
 .PHONY: kind-down
 kind-down: ## Delete the kind cluster
 	$(KIND) delete cluster --name $(KIND_CLUSTER)
 
 .PHONY: kfp-deploy
-kfp-deploy: kustomize-install manifests-secret ## Deploy KFP 2.17.0 + our MinIO on the current context, wait until ready (KFP_WAIT_TIMEOUT=900s)
-	@scripts/kfp-deploy.sh $(KUSTOMIZE) "$(KFP_MANIFESTS)/cluster-scoped-resources?ref=$(KFP_VERSION)" \
-		manifests/overlays/kind-kfp $(KFP_NAMESPACE) $(KFP_WAIT_TIMEOUT)
+kfp-deploy: kustomize-install manifests-secret ## Deploy KFP 2.17.0 + our MinIO on the current context, wait until ready (one deadline: KFP_WAIT_TIMEOUT=900s)
+	@scripts/kfp-deploy.sh $(KUSTOMIZE) $(KUBECTL) "$(KFP_MANIFESTS)/cluster-scoped-resources?ref=$(KFP_VERSION)" \
+		$(MANIFESTS_DIR)/overlays kind-$(KIND_CLUSTER) $(KFP_WAIT_TIMEOUT) $(KFP_OVERLAY)
 
 .PHONY: kind-load
 kind-load: install ## Load every stage image (built by make images) into the kind cluster
 	$(PYTHON) -m lifecycle.images | scripts/kind-load.sh $(KIND) $(KIND_CLUSTER)
 
 .PHONY: ui
-ui: ## Open the KFP UI on http://localhost:8080 (port-forward svc/ml-pipeline-ui unless kind maps it)
-	@scripts/kfp-port-forward.sh $(KFP_NAMESPACE) ml-pipeline-ui 8080 80
+ui: ## Open the KFP UI on http://localhost:8080 (kind's port mapping, else a port-forward of svc/ml-pipeline-ui)
+	@scripts/kfp-port-forward.sh $(KUBECTL) $(KIND_CLUSTER) $(FORWARD_DIR) ml-pipeline-ui $(UI_PORT) 80
 
 .PHONY: api
-api: ## Reach the KFP API on http://localhost:8888 (port-forward svc/ml-pipeline unless kind maps it)
-	@scripts/kfp-port-forward.sh $(KFP_NAMESPACE) ml-pipeline 8888 8888
+api: ## Reach the KFP API on http://localhost:8888 (kind's port mapping, else a port-forward of svc/ml-pipeline)
+	@scripts/kfp-port-forward.sh $(KUBECTL) $(KIND_CLUSTER) $(FORWARD_DIR) ml-pipeline $(API_PORT) 8888

@@ -3,7 +3,7 @@
 # through it. The KFP API must answer on KFP_HOST (`make api`; a cluster made from
 # manifests/kind/cluster.yaml serves it on localhost:8888 already).
 
-KFP_HOST ?= http://localhost:8888
+KFP_HOST ?= http://localhost:$(API_PORT)
 export KFP_HOST
 PIPELINE ?= training
 BATCH ?= batch_1
@@ -24,7 +24,7 @@ KFP_CLIENT := $(PYTHON) -m pipelines.kfp_client
 
 .PHONY: upload-data
 upload-data: install ## Copy the course data into the cluster's MinIO under incoming/ (port-forward svc/minio-service)
-	@scripts/kfp-upload-data.sh $(PYTHON) $(KUBECTL) $(KFP_NAMESPACE) $(MINIO_ENV) $(MINIO_FORWARD_PORT) $(LIFECYCLE_BUCKET)
+	@scripts/kfp-upload-data.sh $(PYTHON) $(KUBECTL) $(MINIO_ENV) $(MINIO_FORWARD_PORT) $(LIFECYCLE_BUCKET)
 
 .PHONY: upload
 upload: install ## Compile and upload both pipelines (a new version when one exists; unchanged specs are skipped)

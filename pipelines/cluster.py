@@ -5,16 +5,19 @@ What it sets, and why:
 * **Store and credentials from Kubernetes, never from parameters.** ``STORE`` comes from the
   ConfigMap ``lifecycle-store`` and ``MINIO_ACCESS_KEY``/``MINIO_SECRET_KEY`` from the Secret
   ``mlpipeline-minio-artifact`` (keys ``accesskey``/``secretkey``), both deployed by
-  ``manifests/base`` and ``manifests/overlays/kind``; :func:`lifecycle.store.open_store`
-  reads ``$STORE``. The compiled YAML names the Secret and its keys, never a value.
-* **Caching off for every stage.** KFP's cache key is the component, its parameters and its
-  input artifacts; our stages also read or write state that is not part of that key.
-  ``ingest``, ``validate``: a store key such as ``incoming/latest.csv`` names different data
-  from one day to the next. ``evaluate``, ``detect_drift``, ``select_data``: read the
-  evaluation history and the registry, which grow with every run. ``train``, ``promote``:
-  their effect *is* the store write (a registered version, the ``production`` alias); a cache
-  hit would return a version that was never registered in this store (e.g. after a reset).
-  Each stage takes seconds, so caching would save little and could silently skip work.
+  ``manifests/base`` and ``manifests/overlays/minio``; :func:`lifecycle.store.open_store`
+  reads ``$STORE``. The pipelines have no store parameter. The compiled YAML names the Secret
+  and its keys, never a value.
+* **Caching off for every stage**: ``set_caching_options(False)`` on every task, with no
+  list of exceptions, because no stage qualifies. KFP's cache key is the component, its
+  parameters and its input artifacts; every stage also reads or writes store state outside
+  that key. ``ingest``, ``validate``: a store key such as ``incoming/latest.csv`` names
+  different data from one day to the next. ``evaluate``, ``detect_drift``, ``select_data``:
+  read the evaluation history and the registry, which grow with every run. ``train``,
+  ``promote``: their effect *is* the store write (a registered version, the ``production``
+  alias); a cache hit would return a version that was never registered in this store (e.g.
+  after a reset). Each stage takes seconds, so caching would save little and could silently
+  skip work.
 * **Retries only where a re-run is harmless and can help** (:data:`RETRY_STAGES`). ``ingest``
   and ``select_data`` write content-addressed datasets, so a second attempt writes the same
   keys. ``validate`` is not retried: it fails on bad data, which a retry cannot mend, and the
@@ -47,8 +50,6 @@ STORE_CONFIG_MAP = "lifecycle-store"
 STORE_CONFIG_MAP_ENV = {"STORE": "STORE"}
 IMAGE_PULL_POLICY = "IfNotPresent"
 
-# Stages whose result depends only on their inputs *and* that are safe to cache: none (above).
-CACHED_STAGES: frozenset[str] = frozenset()
 # I/O stages whose re-run is idempotent (content-addressed writes).
 RETRY_STAGES: frozenset[str] = frozenset({"ingest", "select_data"})
 
@@ -94,7 +95,8 @@ def configure_task(task: dsl.PipelineTask, stage: str) -> dsl.PipelineTask:
         task, secret_name=MINIO_SECRET_NAME, secret_key_to_env=MINIO_SECRET_ENV
     )
     kubernetes.set_image_pull_policy(task, IMAGE_PULL_POLICY)
-    task.set_caching_options(stage in CACHED_STAGES)
+    # Every stage reads or writes store state outside KFP's cache key (module docstring).
+    task.set_caching_options(False)
     if stage in RETRY_STAGES:
         task.set_retry(
             num_retries=RETRY.num_retries,

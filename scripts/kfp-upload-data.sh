@@ -4,10 +4,16 @@
 # credentials from the git-ignored env file that `make manifests-secret` wrote (they never
 # appear on a command line), and stops the forward when done.
 #
-# Usage: scripts/kfp-upload-data.sh PYTHON KUBECTL NAMESPACE MINIO_ENV LOCAL_PORT BUCKET
+# Usage: scripts/kfp-upload-data.sh PYTHON KUBECTL MINIO_ENV LOCAL_PORT BUCKET
 set -euo pipefail
 
-python="$1" kubectl="$2" namespace="$3" env_file="$4" local_port="$5" bucket="$6"
+if [[ $# -ne 5 ]]; then
+    echo "usage: $0 PYTHON KUBECTL MINIO_ENV LOCAL_PORT BUCKET" >&2
+    exit 2
+fi
+python="$1" kubectl="$2" env_file="$3" local_port="$4" bucket="$5"
+# KFP's namespace (manifests/base), where our MinIO runs.
+namespace=kubeflow
 
 if [[ ! -r "$env_file" ]]; then
     echo "kfp-upload-data: $env_file not found; 'make kfp-deploy' writes it and deploys MinIO" >&2

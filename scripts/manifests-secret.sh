@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Write the MinIO credentials that the kind overlay's secretGenerator reads
-# (manifests/overlays/kind/minio.env, git-ignored). Keeps an existing file unless FORCE=1.
+# Write the MinIO credentials that the minio overlay's secretGenerator reads
+# (manifests/overlays/minio/minio.env, git-ignored). Keeps an existing file unless FORCE=1.
 # Values come from MINIO_ACCESS_KEY / MINIO_SECRET_KEY, else random hex. They must be
 # alphanumeric: the bucket Job puts them in a URL (MC_HOST_local).
 #
 # Usage: scripts/manifests-secret.sh [ENV_FILE]
 set -euo pipefail
 
-env_file="${1:-manifests/overlays/kind/minio.env}"
+env_file="${1:-manifests/overlays/minio/minio.env}"
 
 if [[ -f "$env_file" && "${FORCE:-0}" != "1" ]]; then
     echo "manifests-secret: keeping $env_file (FORCE=1 rewrites it)"

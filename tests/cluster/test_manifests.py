@@ -1,11 +1,13 @@
 """The Kubernetes manifests, rendered with the project's kustomize and schema-checked offline.
 
-No cluster is needed: every overlay that renders offline is built from a copy of
-``manifests/`` (with test credentials in place of the git-ignored ``minio.env``) and each
-resource is validated against the Kubernetes OpenAPI schemas shipped by kubernetes-validate.
-The remote ``kind-kfp`` overlay is checked through ``kind-kfp-offline``, which applies the same
-components to stand-ins of the upstream objects. The shell scripts behind the make targets are
-linted with shellcheck and run against fake ``kind``/``docker`` executables.
+No cluster is needed. ``make manifests-check``'s own command (``$(MANIFESTS_CHECK)`` of
+mk/cluster.mk: scripts/manifests-check.sh over every offline overlay) runs here on a copy of
+``manifests/`` with test credentials in place of the git-ignored ``minio.env``; it renders each
+overlay with kustomize and validates every resource against the Kubernetes OpenAPI schemas
+shipped by kubernetes-validate. The tests below then assert the rendered objects. The two
+overlays that fetch upstream KFP (``kfp``, ``kind``) are checked through their ``-offline``
+twins, which differ from them only in ``testing/kfp-stand-in`` replacing ``kfp/upstream``.
+The scripts behind the make targets are tested in test_cluster_scripts.py.
 """
 
 from __future__ import annotations
@@ -13,9 +15,8 @@ from __future__ import annotations
 import base64
 import os
 import re
+import shlex
 import shutil
-import socket
-import stat
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -32,18 +33,19 @@ CLUSTER_MK = REPO / "mk" / "cluster.mk"
 KUSTOMIZE = REPO / ".tools" / "bin" / "kustomize"
 VENV_BIN = Path(sys.executable).parent
 
-OFFLINE_OVERLAYS = ("kind", "kind-kfp-offline")
+# What `make manifests-check` renders, and the overlays that fetch upstream KFP instead.
+OFFLINE_OVERLAYS = ("kfp-offline", "kind-offline", "minio")
+REMOTE_OVERLAYS = ("kfp", "kind")
 NAMESPACE = "kubeflow"
 MINIO_SECRET_NAME = "mlpipeline-minio-artifact"
 MINIO_SERVICE = "minio-service"
 MINIO_PORT = 9000
 KFP_BUCKET = "mlpipeline"
 LIFECYCLE_BUCKET = "lifecycle"
+NODEPORT_SERVICES = {"ml-pipeline-ui-nodeport", "ml-pipeline-nodeport"}
 # Recognisable test credentials, written only into the temporary copy of manifests/.
 TEST_ACCESS_KEY = "testaccess0123"
 TEST_SECRET_KEY = "testsecret0123456789abcdef"
-# Our scripts (scripts/*.sh of other concerns are linted by their owners' targets).
-OWN_SCRIPT_GLOBS = ("kind-*.sh", "kfp-*.sh", "manifests-*.sh")
 # Fields of kind's v1alpha4 Cluster and Node (sigs.k8s.io/kind pkg/apis/config/v1alpha4).
 KIND_CLUSTER_FIELDS = {
     "kind", "apiVersion", "name", "nodes", "networking", "featureGates", "runtimeConfig",
@@ -58,12 +60,10 @@ KIND_PORT_MAPPING_FIELDS = {"containerPort", "hostPort", "listenAddress", "proto
 
 Resource = dict[str, Any]
 
+pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make absent")
+
 
 # --- helpers (no conftest: tests/conftest.py belongs to the shared fixtures) ---------------
-
-
-def _services_required() -> bool:
-    return os.environ.get("REQUIRE_SERVICES") == "1"
 
 
 def require_tool(path: Path, how: str) -> Path:
@@ -71,7 +71,7 @@ def require_tool(path: Path, how: str) -> Path:
     if path.is_file() and os.access(path, os.X_OK):
         return path
     reason = f"{path.relative_to(REPO) if path.is_relative_to(REPO) else path} is not built: {how}"
-    if _services_required():
+    if os.environ.get("REQUIRE_SERVICES") == "1":
         pytest.fail(f"REQUIRE_SERVICES=1 but {reason}")
     pytest.skip(reason)
 
@@ -83,12 +83,26 @@ def make_var(name: str) -> str:
     return match.group(1)
 
 
+def make_eval(expression: str, *assignments: str) -> str:
+    """What make expands ``expression`` to, with the project's makefiles and ``assignments``."""
+    show = ["make", "--no-print-directory", "--eval", f"show-value: ; @echo {expression}"]
+    result = subprocess.run(
+        [*show, "show-value", *assignments], cwd=REPO, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
 def k8s_version() -> str:
     return make_var("K8S_VERSION")
 
 
 def load_docs(text: str) -> list[Resource]:
     return [doc for doc in yaml.safe_load_all(text) if doc]
+
+
+def kustomization(path: str) -> Resource:
+    return yaml.safe_load((MANIFESTS / path / "kustomization.yaml").read_text())
 
 
 def find(resources: list[Resource], kind: str, name: str) -> Resource:
@@ -106,21 +120,8 @@ def env_of(container: Resource) -> dict[str, Resource]:
     return {e["name"]: e for e in container.get("env", [])}
 
 
-def kustomize_build(overlay: Path) -> str:
-    kustomize = require_tool(KUSTOMIZE, "run `make kustomize-install`")
-    result = subprocess.run(
-        [str(kustomize), "build", str(overlay)], capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0, f"kustomize build {overlay} failed:\n{result.stderr}"
-    return result.stdout
-
-
 def git(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=False)
-
-
-def own_scripts() -> list[Path]:
-    return sorted(p for pattern in OWN_SCRIPT_GLOBS for p in SCRIPTS.glob(pattern))
 
 
 # --- fixtures -------------------------------------------------------------------------------
@@ -131,55 +132,95 @@ def manifests_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of manifests/ with test credentials as the generator's env file."""
     root = tmp_path_factory.mktemp("manifests") / "manifests"
     shutil.copytree(MANIFESTS, root, ignore=shutil.ignore_patterns("minio.env"))
-    env_file = root / "overlays" / "kind" / "minio.env"
+    env_file = root / "overlays" / "minio" / "minio.env"
     env_file.write_text(f"accesskey={TEST_ACCESS_KEY}\nsecretkey={TEST_SECRET_KEY}\n")
     return root
 
 
 @pytest.fixture(scope="module")
-def rendered(manifests_copy: Path) -> dict[str, list[Resource]]:
-    """Every offline overlay, rendered by the project's kustomize."""
-    return {
-        name: load_docs(kustomize_build(manifests_copy / "overlays" / name))
-        for name in OFFLINE_OVERLAYS
-    }
+def manifests_check(
+    manifests_copy: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """``make manifests-check``'s command, run on the copy; its result and output folder."""
+    require_tool(KUSTOMIZE, "run `make kustomize-install`")
+    require_tool(VENV_BIN / "kubernetes-validate", "run `make install`")
+    out = tmp_path_factory.mktemp("rendered")
+    command = make_eval(
+        "$(MANIFESTS_CHECK)", f"MANIFESTS_DIR={manifests_copy}", f"MANIFESTS_OUT={out}"
+    )
+    result = subprocess.run(
+        shlex.split(command), cwd=REPO, capture_output=True, text=True, check=False
+    )
+    return result, out
+
+
+@pytest.fixture(scope="module")
+def rendered(manifests_check) -> dict[str, list[Resource]]:
+    """Every offline overlay as `make manifests-check` rendered it."""
+    result, out = manifests_check
+    assert result.returncode == 0, result.stdout + result.stderr
+    return {name: load_docs((out / f"{name}.yaml").read_text()) for name in OFFLINE_OVERLAYS}
 
 
 @pytest.fixture(scope="module")
 def ours(rendered: dict[str, list[Resource]]) -> list[Resource]:
-    """Our own stack (the kind overlay: MinIO, buckets, store config, RBAC, Secret)."""
-    return rendered["kind"]
+    """Our own stack (the minio overlay: MinIO, buckets, store config, RBAC, Secret)."""
+    return rendered["minio"]
 
 
 @pytest.fixture(scope="module")
 def kfp(rendered: dict[str, list[Resource]]) -> list[Resource]:
-    """KFP stand-ins with our patches applied, plus our stack and the kind NodePorts."""
-    return rendered["kind-kfp-offline"]
+    """KFP stand-ins with our patches applied, plus our stack (kfp-offline, for any cluster)."""
+    return rendered["kfp-offline"]
+
+
+@pytest.fixture(scope="module")
+def kind(rendered: dict[str, list[Resource]]) -> list[Resource]:
+    """kfp-offline plus the kind NodePorts (kind-offline)."""
+    return rendered["kind-offline"]
 
 
 # --- rendering and schema validation ----------------------------------------------------------
 
 
-@pytest.mark.parametrize("overlay", OFFLINE_OVERLAYS)
-def test_overlay_resources_validate_against_kubernetes_schemas(
-    rendered: dict[str, list[Resource]], overlay: str
-) -> None:
-    import kubernetes_validate
+def test_manifests_check_renders_and_validates_every_offline_overlay(manifests_check) -> None:
+    result, _ = manifests_check
+    assert result.returncode == 0, result.stdout + result.stderr
+    for overlay in OFFLINE_OVERLAYS:
+        assert re.search(
+            rf"^manifests-check: \S+/overlays/{overlay} -> \S+/{overlay}\.yaml: [1-9]\d* "
+            rf"resources valid for Kubernetes {re.escape(k8s_version())}$",
+            result.stdout,
+            re.MULTILINE,
+        ), f"{overlay} not validated:\n{result.stdout}"
 
-    version = k8s_version()
-    resources = rendered[overlay]
-    assert resources, f"overlay {overlay} rendered nothing"
-    failures = []
-    for resource in resources:
-        try:
-            kubernetes_validate.validate(resource, version, strict=True)
-        except (
-            kubernetes_validate.ValidationError,
-            kubernetes_validate.SchemaNotFoundError,
-        ) as error:
-            ident = f"{resource['kind']}/{resource['metadata']['name']}"
-            failures.append(f"{overlay}: {ident}: {error}")
-    assert not failures, "\n".join(failures)
+
+def test_every_overlay_is_rendered_offline_or_through_its_offline_twin() -> None:
+    overlays = {p.parent.name for p in MANIFESTS.glob("overlays/*/kustomization.yaml")}
+    assert overlays == set(OFFLINE_OVERLAYS) | set(REMOTE_OVERLAYS)
+    assert make_eval("$(OFFLINE_OVERLAYS)").split() == sorted(OFFLINE_OVERLAYS)
+    assert make_eval("$(REMOTE_OVERLAYS)").split() == list(REMOTE_OVERLAYS)
+    for remote in REMOTE_OVERLAYS:
+        assert f"{remote}-offline" in OFFLINE_OVERLAYS
+
+
+def test_offline_twins_differ_only_in_the_upstream_stand_in() -> None:
+    kfp, kfp_offline = kustomization("overlays/kfp"), kustomization("overlays/kfp-offline")
+    assert kfp["resources"] == ["upstream", "../minio"]
+    assert kfp_offline["resources"] == ["../../testing/kfp-stand-in", "../minio"]
+    upstream, stand_in = (
+        kustomization("overlays/kfp/upstream"),
+        kustomization("testing/kfp-stand-in"),
+    )
+    assert upstream["components"] == ["../../../components/kfp-minio"]
+    assert stand_in["components"] == ["../../components/kfp-minio"]
+    (url,) = upstream["resources"]
+    assert url == f"{make_var('KFP_MANIFESTS')}/env/platform-agnostic?ref={make_var('KFP_VERSION')}"
+    kind, kind_offline = kustomization("overlays/kind"), kustomization("overlays/kind-offline")
+    assert kind["resources"] == ["../kfp"] and kind_offline["resources"] == ["../kfp-offline"]
+    assert kind["components"] == kind_offline["components"]
+    for twin in (kfp, kfp_offline, kind, kind_offline):
+        assert set(twin) <= {"apiVersion", "kind", "resources", "components"}, twin
 
 
 @pytest.mark.parametrize("overlay", OFFLINE_OVERLAYS)
@@ -189,14 +230,6 @@ def test_every_namespaced_resource_is_in_kubeflow(
     for resource in rendered[overlay]:
         if resource["kind"] != "Namespace":
             assert resource["metadata"].get("namespace") == NAMESPACE, resource["metadata"]
-
-
-def test_kubernetes_validate_works_offline_and_rejects_bad_fields() -> None:
-    import kubernetes_validate
-
-    bad = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "x"}, "spec": {"portz": []}}
-    with pytest.raises(kubernetes_validate.ValidationError, match="portz"):
-        kubernetes_validate.validate(bad, k8s_version(), strict=True)
 
 
 # --- MinIO ----------------------------------------------------------------------------------
@@ -290,17 +323,17 @@ def test_secret_is_generated_from_the_env_file(ours: list[Resource]) -> None:
     assert [s["metadata"]["name"] for s in secrets] == [MINIO_SECRET_NAME]
     data = {k: base64.b64decode(v).decode() for k, v in secrets[0]["data"].items()}
     assert data == {"accesskey": TEST_ACCESS_KEY, "secretkey": TEST_SECRET_KEY}
-    kustomization = yaml.safe_load((MANIFESTS / "overlays/kind/kustomization.yaml").read_text())
+    kustomization = yaml.safe_load((MANIFESTS / "overlays/minio/kustomization.yaml").read_text())
     (generator,) = kustomization["secretGenerator"]
     assert generator["envs"] == ["minio.env"]
     assert generator["options"]["disableNameSuffixHash"] is True
 
 
 def test_secret_env_file_is_git_ignored_and_untracked() -> None:
-    env_file = "manifests/overlays/kind/minio.env"
+    env_file = "manifests/overlays/minio/minio.env"
     assert git("check-ignore", "-q", env_file).returncode == 0, f"{env_file} is not git-ignored"
     assert git("ls-files", "--error-unmatch", env_file).returncode != 0, f"{env_file} is tracked"
-    example = (MANIFESTS / "overlays/kind/minio.env.example").read_text()
+    example = (MANIFESTS / "overlays/minio/minio.env.example").read_text()
     values = dict(
         line.split("=", 1) for line in example.splitlines() if line and not line.startswith("#")
     )
@@ -311,7 +344,8 @@ def test_secret_env_file_is_git_ignored_and_untracked() -> None:
 def _committable_manifest_files() -> list[Path]:
     listed = git("ls-files", "--cached", "--others", "--exclude-standard", "manifests")
     assert listed.returncode == 0, listed.stderr
-    return [REPO / line for line in listed.stdout.splitlines() if line]
+    # Tracked and untracked-but-not-ignored files (a tracked file deleted here is no longer one).
+    return [REPO / line for line in listed.stdout.splitlines() if line and (REPO / line).exists()]
 
 
 def test_no_literal_credentials_in_any_committable_manifest() -> None:
@@ -401,37 +435,33 @@ def test_seaweedfs_is_gone_and_only_the_generated_secret_remains(kfp: list[Resou
     assert "stringData" not in secrets[0]
 
 
-def test_kind_kfp_overlay_uses_the_same_components_as_the_offline_one() -> None:
-    def load(path: str) -> Resource:
-        return yaml.safe_load((MANIFESTS / path / "kustomization.yaml").read_text())
-
-    remote, offline = load("overlays/kind-kfp"), load("overlays/kind-kfp-offline")
-    upstream, stand_in = load("overlays/kind-kfp/upstream"), load("testing/kfp-stand-in")
-    assert remote["components"] == offline["components"]
-    assert "../kind" in remote["resources"] and "../kind" in offline["resources"]
-    assert [Path(c).name for c in upstream["components"]] == ["kfp-minio"]
-    assert [Path(c).name for c in stand_in["components"]] == ["kfp-minio"]
-    (url,) = upstream["resources"]
-    kfp_version = make_var("KFP_VERSION")
-    assert url.endswith(f"/manifests/kustomize/env/platform-agnostic?ref={kfp_version}")
-    assert url.startswith(make_var("KFP_MANIFESTS"))
-
-
 # --- RBAC -----------------------------------------------------------------------------------
 
 
-def test_stage_service_account_has_least_privilege(ours: list[Resource]) -> None:
+# The Kubernetes API calls made in a stage pod, read in KFP 2.17.0's backend/src/v2 (driver:
+# the kfp-launcher ConfigMap, its own pod, the run's Workflow; launcher: its pod, the object
+# store Secret) and Argo's executor minimum (workflowtaskresults). Nothing else.
+def _rule(group: str, resource: str, verbs: list[str], names: list[str] | None = None) -> Resource:
+    rule: Resource = {"apiGroups": [group], "resources": [resource]}
+    if names:
+        rule["resourceNames"] = names
+    return {**rule, "verbs": verbs}
+
+
+RUNNER_RULES = [
+    _rule("", "configmaps", ["get"], ["kfp-launcher"]),
+    _rule("", "secrets", ["get"], [MINIO_SECRET_NAME]),
+    _rule("", "pods", ["get"]),
+    _rule("argoproj.io", "workflows", ["get"]),
+    _rule("argoproj.io", "workflowtaskresults", ["create", "patch"]),
+]
+
+
+def test_stage_service_account_has_exactly_the_rights_of_a_kfp_stage_pod(
+    ours: list[Resource],
+) -> None:
     find(ours, "ServiceAccount", "lifecycle-runner")
-    role = find(ours, "Role", "lifecycle-runner")
-    for rule in role["rules"]:
-        assert "*" not in rule["verbs"] and "*" not in rule["resources"], rule
-        assert not {"delete", "deletecollection", "escalate", "bind", "impersonate"} & set(
-            rule["verbs"]
-        ), rule
-        if "secrets" in rule["resources"] or "configmaps" in rule["resources"]:
-            assert rule.get("resourceNames"), f"unrestricted read of {rule['resources']}"
-    (secret_rule,) = [r for r in role["rules"] if "secrets" in r["resources"]]
-    assert secret_rule["resourceNames"] == [MINIO_SECRET_NAME] and secret_rule["verbs"] == ["get"]
+    assert find(ours, "Role", "lifecycle-runner")["rules"] == RUNNER_RULES
     binding = find(ours, "RoleBinding", "lifecycle-runner")
     assert binding["roleRef"]["name"] == "lifecycle-runner"
     assert binding["subjects"] == [
@@ -465,7 +495,7 @@ def test_kind_cluster_config_is_v1alpha4_with_a_pinned_node_image() -> None:
     assert image.split("@")[0] == f"kindest/node:v{k8s_version()}", "validate what kind runs"
 
 
-def test_kind_host_ports_reach_the_kfp_ui_and_api(kfp: list[Resource]) -> None:
+def test_kind_host_ports_reach_the_kfp_ui_and_api(kind: list[Resource]) -> None:
     mappings = {
         m["hostPort"]: m["containerPort"]
         for node in _kind_config()["nodes"]
@@ -475,129 +505,32 @@ def test_kind_host_ports_reach_the_kfp_ui_and_api(kfp: list[Resource]) -> None:
         (8080, "ml-pipeline-ui-nodeport", "ml-pipeline-ui"),
         (8888, "ml-pipeline-nodeport", "ml-pipeline"),
     ):
-        service = find(kfp, "Service", service_name)
+        service = find(kind, "Service", service_name)
         assert service["spec"]["type"] == "NodePort"
         (port,) = service["spec"]["ports"]
         assert port["nodePort"] == mappings[host_port]
-        pod = find(kfp, "Deployment", deployment)["spec"]["template"]
+        pod = find(kind, "Deployment", deployment)["spec"]["template"]
         assert service["spec"]["selector"].items() <= pod["metadata"]["labels"].items()
         container_ports = [
             p["containerPort"] for c in pod["spec"]["containers"] for p in c.get("ports", [])
-        ] or [port["targetPort"]]  # the stand-ins declare no ports
-        assert port["targetPort"] in container_ports
+        ]
+        assert port["targetPort"] in container_ports, (service_name, container_ports)
 
 
-# --- scripts ----------------------------------------------------------------------------------
-
-
-def _run(script: str, *args: str, env: dict[str, str] | None = None, stdin: str = ""):
-    return subprocess.run(
-        ["bash", str(SCRIPTS / script), *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, **(env or {})},
-        cwd=REPO,
+def test_only_the_kind_overlays_carry_the_nodeports(rendered: dict[str, list[Resource]]) -> None:
+    for overlay, resources in rendered.items():
+        nodeports = {
+            r["metadata"]["name"]
+            for r in resources
+            if r["kind"] == "Service" and r["spec"].get("type") == "NodePort"
+        }
+        assert nodeports == (NODEPORT_SERVICES if overlay == "kind-offline" else set()), overlay
+    including = sorted(
+        str(path.parent.relative_to(MANIFESTS))
+        for path in MANIFESTS.rglob("kustomization.yaml")
+        if any(
+            "kfp-kind-nodeports" in c
+            for c in yaml.safe_load(path.read_text()).get("components", [])
+        )
     )
-
-
-def test_manifests_secret_writes_random_hex_once(tmp_path: Path) -> None:
-    env_file = tmp_path / "minio.env"
-    clean = {"MINIO_ACCESS_KEY": "", "MINIO_SECRET_KEY": "", "FORCE": "0"}
-    env = {k: v for k, v in os.environ.items() if k not in clean}
-    result = subprocess.run(
-        ["bash", str(SCRIPTS / "manifests-secret.sh"), str(env_file)],
-        capture_output=True, text=True, check=False, env=env,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    first = env_file.read_text()
-    values = dict(line.split("=", 1) for line in first.splitlines())
-    assert re.fullmatch(r"[0-9a-f]{16}", values["accesskey"])
-    assert re.fullmatch(r"[0-9a-f]{40}", values["secretkey"])
-    assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
-    again = _run("manifests-secret.sh", str(env_file), env={"FORCE": "0"})
-    assert again.returncode == 0 and "keeping" in again.stdout
-    assert env_file.read_text() == first
-
-
-def test_manifests_secret_takes_given_keys_and_rejects_unsafe_ones(tmp_path: Path) -> None:
-    env_file = tmp_path / "minio.env"
-    given = {"MINIO_ACCESS_KEY": "alice01", "MINIO_SECRET_KEY": "s3cretvalue1", "FORCE": "1"}
-    assert _run("manifests-secret.sh", str(env_file), env=given).returncode == 0
-    assert env_file.read_text() == "accesskey=alice01\nsecretkey=s3cretvalue1\n"
-    unsafe = {**given, "MINIO_SECRET_KEY": "has:colon@and/slash"}
-    result = _run("manifests-secret.sh", str(env_file), env=unsafe)
-    assert result.returncode == 1 and "MINIO_SECRET_KEY" in result.stderr
-    assert env_file.read_text() == "accesskey=alice01\nsecretkey=s3cretvalue1\n"
-
-
-def test_manifests_check_names_the_overlay_and_resource_that_fail(tmp_path: Path) -> None:
-    kustomize = require_tool(KUSTOMIZE, "run `make kustomize-install`")
-    validator = require_tool(VENV_BIN / "kubernetes-validate", "pip install kubernetes-validate")
-    broken = tmp_path / "broken"
-    broken.mkdir()
-    (broken / "kustomization.yaml").write_text("resources:\n  - svc.yaml\n")
-    (broken / "svc.yaml").write_text(
-        "apiVersion: v1\nkind: Service\nmetadata:\n  name: wrong\nspec:\n  portz: []\n"
-    )
-    args = (str(kustomize), str(validator), k8s_version(), str(tmp_path / "out"))
-    result = _run("manifests-check.sh", *args, str(broken))
-    assert result.returncode == 1
-    output = result.stdout + result.stderr
-    assert "service/wrong" in output and "portz" in output
-    assert f"FAILED schema validation of {broken}" in output
-
-
-def _fake_tools(tmp_path: Path, built: set[str]) -> tuple[dict[str, str], Path]:
-    """``kind`` that records its arguments and ``docker`` that knows the ``built`` images."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    log = tmp_path / "kind.log"
-    (bin_dir / "kind").write_text(f'#!/usr/bin/env bash\necho "$*" >> {log}\n')
-    known = " ".join(sorted(built))
-    (bin_dir / "docker").write_text(
-        f'#!/usr/bin/env bash\nfor t in {known}; do [[ "$3" == "$t" ]] && exit 0; done\nexit 1\n'
-    )
-    for tool in ("kind", "docker"):
-        (bin_dir / tool).chmod(0o755)
-    return {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}, log
-
-
-def _stage_tags() -> list[str]:
-    listing = subprocess.run(
-        [sys.executable, "-m", "lifecycle.images"],
-        capture_output=True, text=True, check=True, cwd=REPO,
-    ).stdout  # fmt: skip
-    return [line.split()[1] for line in listing.splitlines()]
-
-
-def test_kind_load_loads_every_stage_image(tmp_path: Path) -> None:
-    tags = _stage_tags()
-    env, log = _fake_tools(tmp_path, set(tags))
-    stdin = "".join(f"stage{i} {tag}\n" for i, tag in enumerate(tags))
-    result = _run("kind-load.sh", "kind", "lifecycle", env=env, stdin=stdin)
-    assert result.returncode == 0, result.stderr
-    assert log.read_text().splitlines() == [
-        f"load docker-image --name lifecycle {tag}" for tag in tags
-    ]
-
-
-def test_kind_load_refuses_when_an_image_is_not_built(tmp_path: Path) -> None:
-    tags = _stage_tags()
-    env, log = _fake_tools(tmp_path, set(tags[1:]))
-    stdin = "".join(f"stage {tag}\n" for tag in tags)
-    result = _run("kind-load.sh", "kind", "lifecycle", env=env, stdin=stdin)
-    assert result.returncode == 1
-    assert tags[0] in result.stderr and "make images" in result.stderr
-    assert not log.exists(), "nothing is loaded when an image is missing"
-
-
-def test_port_forward_reports_a_port_that_is_already_served() -> None:
-    with socket.socket() as server:
-        server.bind(("127.0.0.1", 0))
-        server.listen()
-        port = str(server.getsockname()[1])
-        result = _run("kfp-port-forward.sh", NAMESPACE, "ml-pipeline-ui", port, "80")
-    assert result.returncode == 0, result.stderr
-    assert f"http://localhost:{port}" in result.stdout
+    assert including == ["overlays/kind", "overlays/kind-offline"]

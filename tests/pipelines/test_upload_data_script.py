@@ -22,7 +22,6 @@ from tests.fixtures.minio import MinioServer, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "kfp-upload-data.sh"
-SHELLCHECK = Path(sys.executable).parent / "shellcheck"
 
 FAKE_KUBECTL = textwrap.dedent(
     f"""\
@@ -78,7 +77,6 @@ def run_script(tmp_path: Path, env_file: Path, port: int, extra_env: dict[str, s
             str(SCRIPT),
             sys.executable,
             str(fake_kubectl(tmp_path)),
-            "kubeflow",
             str(env_file),
             str(port),
             "lifecycle",
