@@ -17,15 +17,7 @@ import pytest
 
 from lifecycle.history import evaluation_log
 from lifecycle.store import open_store
-from pipelines.local import (
-    DOCKER,
-    RUNNER_ENV,
-    SUBPROCESS,
-    resolve_runner,
-    run_monitoring,
-    run_training,
-)
-from pipelines.scenarios import course_scenario
+from pipelines.local import DOCKER, RUNNER_ENV, SUBPROCESS, resolve_runner
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e]
 
@@ -82,40 +74,55 @@ def test_runner_is_chosen_in_one_place(monkeypatch: pytest.MonkeyPatch) -> None:
         resolve_runner("kubernetes")
 
 
-def test_run_docker_equals_the_subprocess_run(stage_images: dict[str, str], tmp_path: Path) -> None:
-    subprocess_store, docker_store = tmp_path / "subprocess", tmp_path / "docker"
-    plain = make("run", f"STORE={subprocess_store}")
-    in_docker = make("run-docker", f"STORE={docker_store}")
-
-    assert "Pulling image" not in in_docker.stdout
-    for tag in set(stage_images.values()):
-        assert f"Found image '{tag}'" in in_docker.stdout, f"{tag} never ran"
-    expected = history(str(subprocess_store))
+@pytest.fixture(scope="module")
+def subprocess_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[str], History]:
+    """``make run`` on a folder: its summary table and evaluation history, the reference."""
+    store = tmp_path_factory.mktemp("subprocess") / "store"
+    plain = make("run", f"STORE={store}")
+    expected = history(str(store))
     assert len(expected) == 13 * 3  # (test, 6 × monitor, 6 × challenger) × (RMSE, r2, MAE)
+    return summary_table(plain.stdout), expected
+
+
+def summary_table(stdout: str) -> list[str]:
+    table = [line for line in stdout.splitlines() if line.startswith("batch_")]
+    assert len(table) == 6, stdout[-2000:]
+    return table
+
+
+def assert_run_in_the_images(stdout: str, stage_images: dict[str, str]) -> None:
+    assert "Pulling image" not in stdout
+    for tag in set(stage_images.values()):
+        assert f"Found image '{tag}'" in stdout, f"{tag} never ran"
+
+
+def test_run_docker_equals_the_subprocess_run(
+    stage_images: dict[str, str], subprocess_run: tuple[list[str], History], tmp_path: Path
+) -> None:
+    table, expected = subprocess_run
+    docker_store = tmp_path / "docker"
+    in_docker = make("run-docker", f"STORE={docker_store}")
+    assert_run_in_the_images(in_docker.stdout, stage_images)
     assert_same_history(history(str(docker_store)), expected)
-    # The same summary table (the last lines before the timing).
-    table = [line for line in plain.stdout.splitlines() if line.startswith("batch_")]
-    assert table and table == [
-        line for line in in_docker.stdout.splitlines() if line.startswith("batch_")
-    ]
+    assert summary_table(in_docker.stdout) == table
 
 
 @pytest.mark.minio
-def test_docker_runner_on_minio(
-    stage_images: dict[str, str], minio_store_uri: str, tmp_path: Path
+def test_run_docker_on_minio_equals_the_subprocess_run(
+    stage_images: dict[str, str],
+    subprocess_run: tuple[list[str], History],
+    minio_store_uri: str,
 ) -> None:
-    # Credentials reach the containers through their environment (host networking reaches
-    # 127.0.0.1); the pipeline parameters carry only the store URI.
-    plan = course_scenario()
-    batch_1 = dict(plan.batches)["batch_1"]
-    local_uri = str(tmp_path / "store")
-    for store_uri, runner in ((minio_store_uri, DOCKER), (local_uri, SUBPROCESS)):
-        run_training(str(plan.training_file), str(plan.test_file), store_uri, plan.config, runner)
-        run_monitoring(str(batch_1), "batch_1", store_uri, plan.config, runner)
-
+    # STORE and the credentials reach the containers through their environment only (host
+    # networking reaches 127.0.0.1), never through pipeline parameters.
+    table, expected = subprocess_run
+    in_docker = make("run-docker", f"STORE={minio_store_uri}")
+    assert_run_in_the_images(in_docker.stdout, stage_images)
     got = history(minio_store_uri)
-    assert_same_history(got, history(local_uri))
+    assert_same_history(got, expected)
+    assert summary_table(in_docker.stdout) == table
     scores = {(key[1], key[2], key[4]): score for key, score in got if key[3] != "challenger"}
     assert scores[("1.0", "test", "RMSE")] == pytest.approx(COURSE_TEST_RMSE, abs=1e-6)
     for metric, value in COURSE_BATCH_1.items():
         assert scores[("1.0", "batch_1", metric)] == pytest.approx(value, abs=1e-6)
+    assert os.environ["MINIO_SECRET_KEY"] not in in_docker.stdout + in_docker.stderr
