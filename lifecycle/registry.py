@@ -143,13 +143,16 @@ class ModelRegistry:
             candidate = (candidate[0], candidate[1] + 1)
         return format_version(candidate)
 
-    def load_artifact(self, version: str) -> tuple[Any, ModelVersion]:
-        """Unpickle ``version`` after checking its sha256 against its metadata.
+    def artifact(self, version: str) -> bytes:
+        """The pickled artifact of ``version``, once its sha256 matches its metadata.
 
         Raises:
             ModelNotFoundError: unknown version or missing artifact.
-            IntegrityError: the artifact's hash differs from the metadata (never unpickled).
+            IntegrityError: the artifact's hash differs from the metadata.
         """
+        return self._verified(version)[0]
+
+    def _verified(self, version: str) -> tuple[bytes, ModelVersion]:
         model = self.get(version)
         key = keys.model_version_prefix(self.name, version) + keys.MODEL_FILE
         try:
@@ -164,15 +167,26 @@ class ModelRegistry:
                 f"model {self.name!r} {version}: artifact {key!r} has sha256 {actual[:12]}…, "
                 f"metadata says {model.artifact_sha256[:12]}…; refusing to load it"
             )
+        return artifact, model
+
+    def load_artifact(self, version: str) -> tuple[Any, ModelVersion]:
+        """Unpickle ``version`` after checking its sha256 against its metadata.
+
+        Raises:
+            ModelNotFoundError: unknown version or missing artifact.
+            IntegrityError: the artifact's hash differs from the metadata (never unpickled), or
+                it does not hold a model.
+        """
+        artifact, model = self._verified(version)
         try:
             fitted = pickle.loads(artifact)  # noqa: S301 - hash-checked, see module doc
         except Exception as exc:  # a corrupt pickle can raise almost anything
             raise IntegrityError(
-                f"model {self.name!r} {version}: artifact {key!r} is not a model: {exc}"
+                f"model {self.name!r} {version}: artifact is not a model: {exc}"
             ) from None
         if not callable(getattr(fitted, "predict", None)):
             raise IntegrityError(
-                f"model {self.name!r} {version}: artifact {key!r} is not a model: "
+                f"model {self.name!r} {version}: artifact is not a model: "
                 f"a {type(fitted).__name__} has no predict()"
             )
         return fitted, model

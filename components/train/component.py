@@ -22,8 +22,8 @@ def train(
 
     from components.artifacts import dataset_key_of
     from components.train.logic import train as train_model
-    from lifecycle import keys
     from lifecycle.config import config_from_json
+    from lifecycle.registry import ModelRegistry
     from lifecycle.store import open_store
 
     store = open_store()
@@ -32,10 +32,8 @@ def train(
         store, config, [dataset_key_of(training_data)], dataset_key_of(test_data), parent_version
     )
     print(description)
-    artifact_key = (
-        keys.model_version_prefix(config.model.name, registered.version) + keys.MODEL_FILE
-    )
-    Path(model.path).write_bytes(store.get_bytes(artifact_key))
+    artifact = ModelRegistry(store, config.model.name).artifact(registered.version)
+    Path(model.path).write_bytes(artifact)
     model.metadata.update(
         {
             "version": registered.version,

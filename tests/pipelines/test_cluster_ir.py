@@ -81,13 +81,6 @@ def stage_tasks(spec: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]
             yield owner, name, task
 
 
-def test_committed_yaml_is_the_current_compilation(compiled) -> None:
-    name, _, _, text = compiled
-    assert (REPO / "pipelines" / f"{name}_pipeline.yaml").read_text() == text, (
-        "stale: run `make compile` (python -m pipelines.compile)"
-    )
-
-
 def test_every_executor_reads_store_and_credentials_from_kubernetes(compiled) -> None:
     _, spec, platform, _ = compiled
     executors = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
@@ -115,7 +108,7 @@ def test_no_store_or_credentials_in_pipeline_parameters(compiled) -> None:
 
 def test_no_credential_values_anywhere_in_the_yaml(compiled) -> None:
     _, _, _, text = compiled
-    env_file = REPO / "manifests" / "overlays" / "kind" / "minio.env"
+    env_file = REPO / "manifests" / "overlays" / "minio" / "minio.env"
     if env_file.exists():  # the real generated values, when this checkout has deployed
         for line in env_file.read_text().splitlines():
             value = line.partition("=")[2].strip()
