@@ -1,152 +1,437 @@
-"""The generated architecture docs: a valid diagrams.net model of the pipelines, and fresh."""
+"""The committed diagrams.net model against the compiled pipelines, read here on their own.
+
+Every expectation comes from ``pipelines/*_pipeline.yaml`` (and ``lifecycle/keys.py`` for the
+store), not from the generator: an oval per task, a rectangle per artifact a task outputs and per
+file a pipeline reads, an arrow per input, output and ``.after()``, the ``dsl.If`` container
+holding exactly its tasks, every link naming an existing file; then the layout (columns left to
+right, nothing overlapping, children inside their containers) and staleness.
+"""
 
 from __future__ import annotations
 
+import importlib
+import re
 import shutil
+import subprocess
 import xml.etree.ElementTree as ET
+from collections import Counter
+from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
-from pipelines import architecture as arch
+from lifecycle import keys
+from pipelines.architecture.generate import (
+    DOCS,
+    DRAWIO_FILE,
+    SVG_FILE,
+    drawio_content,
+    generate,
+    stale_files,
+    svg_content,
+)
+from pipelines.architecture.links import LinkConfig, link_path, repo_url_from_git, resolve_links
+from pipelines.architecture.model import Box
 from tests.conftest import skip_or_fail
 
-DRAWIO = arch.DOCS / arch.DRAWIO_FILE
+ROOT = Path(__file__).resolve().parents[2]
+DRAWIO = DOCS / DRAWIO_FILE
+PIPELINES = sorted((ROOT / "pipelines").glob("*_pipeline.yaml"))
+STAGES = ("data", "modelling", "monitoring", "retraining")
+
+
+def needs_graphviz() -> None:
+    missing = [p for p in ("dot", "gvpack", "neato") if shutil.which(p) is None]
+    if missing:
+        skip_or_fail(f"Graphviz {missing} not installed (apt-get install graphviz)")
+
+
+# ---------------------------------------------------------------------------------------------
+# The compiled pipelines, read independently of pipelines.architecture
+
+
+@dataclass(frozen=True)
+class Task:
+    pipeline: str  # pipelineInfo.name
+    path: tuple[str, ...]  # the dsl.If branches it sits in
+    name: str
+    spec: dict[str, Any]
+    component: dict[str, Any]
+
+    @property
+    def where(self) -> tuple[str, str]:
+        """How the drawio file names it: its pipeline and ``branch / task``."""
+        return self.pipeline, " / ".join([*self.path, self.name])
+
+
+def _tasks(spec: dict[str, Any]) -> tuple[list[Task], dict[str, tuple[str, ...]]]:
+    """Every task of a pipeline spec, and the tasks inside each branch (by branch name)."""
+    pipeline, components = spec["pipelineInfo"]["name"], spec["components"]
+    tasks: list[Task] = []
+    branches: dict[str, tuple[str, ...]] = {}
+
+    def walk(dag: dict[str, Any], path: tuple[str, ...]) -> None:
+        for name, task in dag["tasks"].items():
+            component = components[task["componentRef"]["name"]]
+            if "dag" in component:
+                branch = task["taskInfo"]["name"]
+                branches[branch] = tuple(component["dag"]["tasks"])
+                walk(component["dag"], (*path, branch))
+            else:
+                tasks.append(Task(pipeline, path, name, task, component))
+
+    walk(spec["root"]["dag"], ())
+    return tasks, branches
 
 
 @pytest.fixture(scope="module")
-def root() -> ET.Element:
+def specs() -> list[dict[str, Any]]:
+    return [next(yaml.safe_load_all(path.read_text(encoding="utf-8"))) for path in PIPELINES]
+
+
+@pytest.fixture(scope="module")
+def tasks(specs) -> list[Task]:
+    return [task for spec in specs for task in _tasks(spec)[0]]
+
+
+@pytest.fixture(scope="module")
+def drawio() -> ET.Element:
     return ET.parse(DRAWIO).getroot()
 
 
 @pytest.fixture(scope="module")
-def objects(root: ET.Element) -> dict[str, ET.Element]:
-    return {obj.get("id"): obj for obj in root.iter("object")}
+def objects(drawio) -> dict[str, ET.Element]:
+    return {obj.get("id"): obj for obj in drawio.iter("object")}
 
 
-def _absolute(objects: dict[str, ET.Element], cell_id: str) -> tuple[float, float, float, float]:
-    obj = objects[cell_id]
-    cell = obj.find("mxCell")
-    geometry = cell.find("mxGeometry")
-    x, y = float(geometry.get("x")), float(geometry.get("y"))
-    parent = cell.get("parent")
-    if parent in objects:
-        px, py, _, _ = _absolute(objects, parent)
-        x, y = x + px, y + py
-    return x, y, float(geometry.get("width")), float(geometry.get("height"))
+@pytest.fixture(scope="module")
+def ovals(objects) -> dict[tuple[str, str], str]:
+    """Each oval's id by (pipeline, task)."""
+    found = [o for o in objects.values() if o.find("mxCell").get("style", "").startswith("ellipse")]
+    where = Counter((o.get("pipeline"), o.get("task")) for o in found)
+    assert all(count == 1 for count in where.values()), where
+    return {(o.get("pipeline"), o.get("task")): o.get("id") for o in found}
 
 
-def test_is_an_uncompressed_diagrams_net_file(root: ET.Element) -> None:
-    assert root.tag == "mxfile"
-    diagram = root.find("diagram")
-    assert diagram is not None
-    model = diagram.find("mxGraphModel")
-    assert model is not None and model.find("root") is not None
-
-
-def test_an_ellipse_per_component_and_a_rectangle_per_artefact(
-    objects: dict[str, ET.Element],
-) -> None:
-    specs = arch.load_component_specs()
-    ovals = [o for o in objects.values() if o.find("mxCell").get("style", "").startswith("ellipse")]
-    assert {o.get("label") for o in ovals} == set(specs)
-    for oval in ovals:
-        spec = specs[oval.get("label")]
-        assert oval.get("image") == spec.image
-        assert oval.get("description") == spec.description and spec.description
-        assert oval.get("source") == spec.source
-        for name, kind in spec.inputs.items():
-            assert f"{name}: {kind}" in oval.get("inputs")
-    model = arch.build_architecture()
-    rectangles = {o.get("id") for o in objects.values() if o.get("kind") == "artefact"}
-    assert rectangles == {block.id for block in model.artefacts()}
-    labels = {
-        o.get("label").split("<br>")[0] for o in objects.values() if o.get("kind") == "artefact"
-    }
-    assert {
-        "dataset",
-        "model",
-        "metrics",
-        "report",
-        "datasets",
-        "model registry",
-        "evaluation history",
-        "drift log",
-        "decision log",
-        "experiences",
-    } <= labels
-    for obj in objects.values():
-        style = obj.find("mxCell").get("style", "")
-        if obj.get("kind") == "artefact":
-            assert not style.startswith(("ellipse", "swimlane"))
-
-
-def test_every_block_has_properties_and_a_link(objects: dict[str, ET.Element]) -> None:
-    for obj in objects.values():
-        assert obj.get("description"), obj.get("id")
-        assert obj.get("link"), obj.get("id")
-        source = obj.get("source")
-        assert source and (arch.ROOT / source).exists(), source
-        if obj.get("kind") in {"component", "artefact"}:
-            assert obj.get("inputs") is not None and obj.get("outputs") is not None
-
-
-def test_arrows_for_inputs_and_outputs(root: ET.Element, objects: dict[str, ET.Element]) -> None:
-    edges = [
-        (c.get("source"), c.get("target")) for c in root.iter("mxCell") if c.get("edge") == "1"
+@pytest.fixture(scope="module")
+def rectangles(objects) -> list[ET.Element]:
+    return [
+        o
+        for o in objects.values()
+        if o.find("mxCell").get("vertex") == "1"
+        and not o.find("mxCell").get("style", "").startswith(("ellipse", "swimlane"))
     ]
-    assert all(s in objects and t in objects for s, t in edges)
-    ends = {end for edge in edges for end in edge}
+
+
+@pytest.fixture(scope="module")
+def edges(objects) -> list[tuple[str, str, str]]:
+    """(source, target, relation) of every arrow."""
+    found = []
     for obj in objects.values():
-        if obj.get("kind") in {"component", "artefact"}:
-            assert obj.get("id") in ends, f"{obj.get('id')} has no arrow"
-    # The retrained model is written to the registry; drift detection reads the history.
-    assert ("monitoring.drift-detected.train", "store.registry") in edges
-    assert ("store.evaluation", "monitoring.detect-drift") in edges
+        cell = obj.find("mxCell")
+        if cell.get("edge") == "1":
+            found.append((cell.get("source"), cell.get("target"), obj.get("relation")))
+    return found
 
 
-def test_no_two_blocks_overlap(objects: dict[str, ET.Element]) -> None:
-    blocks = [i for i, o in objects.items() if o.get("kind") in {"component", "artefact"}]
-    boxes = {i: arch.Box(*_absolute(objects, i)) for i in blocks}
-    for a, b in combinations(blocks, 2):
-        assert not boxes[a].overlaps(boxes[b]), f"{a} overlaps {b}"
-    lanes = [i for i, o in objects.items() if o.get("kind") == "stage"]
-    for a, b in combinations(lanes, 2):
-        assert not arch.Box(*_absolute(objects, a)).overlaps(arch.Box(*_absolute(objects, b)))
+def _artefact_of(rectangles: list[ET.Element], task: Task, output: str) -> str:
+    (found,) = [
+        r.get("id")
+        for r in rectangles
+        if (r.get("pipeline"), r.get("task")) == task.where and r.get("label").startswith(output)
+    ]
+    return found
 
 
-def test_a_container_per_stage_and_the_conditional_branch(objects: dict[str, ET.Element]) -> None:
-    lanes = {o.get("id"): o for o in objects.values() if o.get("kind") == "stage"}
-    assert set(lanes) == {f"lane.{lane}" for lane in arch.LANE_ORDER}
-    assert all(o.find("mxCell").get("style").startswith("swimlane") for o in lanes.values())
-    stages = [lane for lane in arch.LANE_ORDER if lane != "store"]
-    xs = [_absolute(objects, f"lane.{lane}")[0] for lane in stages]
-    assert xs == sorted(xs), "stages are not left to right"
+def _source_of(rectangles: list[ET.Element], pipeline: str, parameter: str) -> str:
+    (found,) = [
+        r.get("id")
+        for r in rectangles
+        if r.get("pipeline") == pipeline and r.get("pipeline_input") == parameter
+    ]
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+# The file and its blocks
+
+
+def test_is_an_uncompressed_diagrams_net_file(drawio: ET.Element) -> None:
+    assert drawio.tag == "mxfile"
+    model = drawio.find("diagram/mxGraphModel")
+    assert model is not None and model.find("root") is not None
+    assert model.find("root/mxCell[@id='0']") is not None
+
+
+def test_one_oval_per_task(tasks: list[Task], ovals) -> None:
+    assert sorted(ovals) == sorted(task.where for task in tasks)
+    assert len(ovals) == len(tasks) == 15  # 7 training tasks, 8 monitoring ones
+
+
+def test_each_oval_carries_its_components_properties(tasks: list[Task], ovals, objects) -> None:
+    executors = {}
+    for path in PIPELINES:
+        spec = next(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+        executors |= {
+            name: executor["container"]["image"]
+            for name, executor in spec["deploymentSpec"]["executors"].items()
+        }
+    for task in tasks:
+        oval = objects[ovals[task.where]]
+        stage = oval.get("source").split("/")[1]
+        module = importlib.import_module(f"components.{stage}.component")
+        function = getattr(module, oval.get("label")).python_func
+        assert oval.get("description").startswith(function.__doc__.split("\n")[0].strip())
+        assert oval.get("image") == executors[task.component["executorLabel"]]
+        definitions = task.component.get("inputDefinitions", {})
+        for kind, field in (("artifacts", "artifactType"), ("parameters", "parameterType")):
+            for name, value in (definitions.get(kind) or {}).items():
+                typed = value[field]["schemaTitle"] if kind == "artifacts" else value[field]
+                assert f"{name}: {typed}" in oval.get("inputs").split("; "), (task, name)
+
+
+def test_one_rectangle_per_task_artifact_per_source_and_per_store_area(
+    tasks: list[Task], rectangles: list[ET.Element], specs
+) -> None:
+    expected = Counter()
+    for task in tasks:
+        for output in task.component.get("outputDefinitions", {}).get("artifacts") or {}:
+            expected[(task.where, output)] += 1
+    found = Counter(
+        ((r.get("pipeline"), r.get("task")), r.get("label").split("<br>")[0])
+        for r in rectangles
+        if r.get("task")
+    )
+    assert found == expected
+    # training: two ingest datasets, two validate reports; not one collapsed "dataset".
+    datasets = [r for r in rectangles if r.get("label").startswith("dataset<br>")]
+    assert len(datasets) == 4
+    sources = {(r.get("pipeline"), r.get("pipeline_input")) for r in rectangles}
+    for spec in specs:
+        for task in _tasks(spec)[0]:
+            wired = (task.spec.get("inputs", {}).get("parameters") or {}).get("source")
+            if wired and "componentInputParameter" in wired:
+                assert (task.pipeline, wired["componentInputParameter"]) in sources
+    store = {r.get("type") for r in rectangles if r.find("mxCell").get("parent") == "lane.store"}
+    assert store == {
+        f"{keys.DATASETS}/",
+        f"{keys.MODELS}/",
+        f"{keys.EXPERIENCES}/",
+        keys.EVALUATION_VIEW,
+        keys.DRIFT_VIEW,
+        keys.DECISION_VIEW,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Arrows
+
+
+def test_an_arrow_per_input_output_and_after(
+    specs, ovals, rectangles: list[ET.Element], edges
+) -> None:
+    pairs = {(source, target) for source, target, _ in edges}
+    after = {(source, target) for source, target, relation in edges if relation == "after"}
+    checked = 0
+    for spec in specs:
+        tasks, _ = _tasks(spec)
+        by_name = {(task.path, task.name): task for task in tasks}
+        pipeline = spec["pipelineInfo"]["name"]
+        # Channels of each branch: what feeds its componentInput* names.
+        channels: dict[tuple[str, ...], dict[str, dict]] = {}
+        for task in spec["root"]["dag"]["tasks"].values():
+            if "dag" in spec["components"][task["componentRef"]["name"]]:
+                inputs = task["inputs"]
+                channels[(task["taskInfo"]["name"],)] = {
+                    **(inputs.get("artifacts") or {}),
+                    **(inputs.get("parameters") or {}),
+                }
+
+        def producer(
+            task: Task, reference: dict, channels: dict = channels
+        ) -> tuple[tuple, dict] | None:
+            """Where an input comes from: (the DAG path of its producer, its reference)."""
+            if "taskOutputArtifact" in reference or "taskOutputParameter" in reference:
+                return task.path, reference
+            channel = reference.get("componentInputArtifact") or reference.get(
+                "componentInputParameter"
+            )
+            if channel and task.path:
+                return (), channels[task.path][channel]
+            return ((), reference) if channel else None
+
+        for task in tasks:
+            oval = ovals[task.where]
+            for output in task.component.get("outputDefinitions", {}).get("artifacts") or {}:
+                assert (oval, _artefact_of(rectangles, task, output)) in pairs
+                checked += 1
+            inputs = task.spec.get("inputs", {})
+            references = {**(inputs.get("artifacts") or {}), **(inputs.get("parameters") or {})}
+            for name, reference in references.items():
+                found = producer(task, reference)
+                if found is None:
+                    continue
+                path, ref = found
+                if "taskOutputArtifact" in ref:
+                    out = ref["taskOutputArtifact"]
+                    source_task = by_name[(path, out["producerTask"])]
+                    source = _artefact_of(rectangles, source_task, out["outputArtifactKey"])
+                elif "taskOutputParameter" in ref:
+                    source_task = by_name[(path, ref["taskOutputParameter"]["producerTask"])]
+                    source = ovals[source_task.where]
+                elif name == "source":
+                    source = _source_of(rectangles, pipeline, ref["componentInputParameter"])
+                else:
+                    continue  # configuration: config_json, names, batch ids
+                assert (source, oval) in pairs, (task.where, name)
+                checked += 1
+            fed_by = {
+                ref[kind]["producerTask"]
+                for ref in references.values()
+                for kind in ("taskOutputArtifact", "taskOutputParameter")
+                if kind in ref
+            }
+            for dependency in task.spec.get("dependentTasks") or []:
+                if dependency not in fed_by:
+                    assert (ovals[by_name[(task.path, dependency)].where], oval) in after
+                    checked += 1
+    assert checked > 40
+    assert len(after) == 5  # validate→ingest ×3, evaluate→promote, evaluate-2→promote
+
+
+def test_the_order_only_arrows_are_dotted(objects, edges) -> None:
+    styles = {
+        (o.find("mxCell").get("source"), o.find("mxCell").get("target")): o.find("mxCell").get(
+            "style"
+        )
+        for o in objects.values()
+        if o.get("relation") == "after"
+    }
+    assert styles and all("dashPattern" in style for style in styles.values())
+
+
+def test_the_store_arrows_are_read_from_the_stage_logic(ovals, edges) -> None:
+    store = {(s, t) for s, t, relation in edges if relation == "store"}
+    retrain = ovals[("lifecycle-monitoring", "drift-detected / train")]
+    drift = ovals[("lifecycle-monitoring", "detect-drift")]
+    assert (retrain, "store.models") in store
+    assert ("store.evaluation", drift) in store
+    assert (drift, "store.drift") in store and (drift, "store.decision") in store
+    ingests = [ovals[w] for w in ovals if w[1].startswith("ingest")]
+    assert all((oval, "store.datasets") in store for oval in ingests)
+
+
+# ---------------------------------------------------------------------------------------------
+# Containers, properties, links
+
+
+def test_the_branch_container_holds_exactly_the_tasks_inside_dsl_if(specs, objects, ovals):
     parent = {i: o.find("mxCell").get("parent") for i, o in objects.items()}
-    assert parent["validate"] == parent["ingest"] == "lane.data"
-    assert parent["training.train"] == parent["training.evaluate"] == "lane.modelling"
-    assert parent["monitoring.detect-drift"] == "lane.monitoring"
-    (condition,) = [o for o in objects.values() if o.get("kind") == "condition"]
+    conditions = [o for o in objects.values() if o.get("kind") == "condition"]
+    expected = {}
+    for spec in specs:
+        for branch, names in _tasks(spec)[1].items():
+            expected[(spec["pipelineInfo"]["name"], branch)] = set(names)
+    assert len(conditions) == len(expected) == 1
+    (condition,) = conditions
     assert "dashed=1" in condition.find("mxCell").get("style")
     assert "detect-drift-Output == true" in condition.get("label")
     assert parent[condition.get("id")] == "lane.retraining"
     inside = {
-        o.get("label")
-        for i, o in objects.items()
-        if parent[i] == condition.get("id") and o.get("kind") == "component"
+        where[1].split(" / ")[-1]
+        for where, oval in ovals.items()
+        if parent[oval] == condition.get("id")
     }
-    assert inside == {"select_data", "train", "evaluate", "promote"}
+    assert inside == expected[(condition.get("pipeline"), condition.get("task"))]
+    # The condition's trigger: the arrow from the task whose output it tests.
+    triggers = [
+        (o.find("mxCell").get("source"), o.find("mxCell").get("target"))
+        for o in objects.values()
+        if o.get("relation") == "trigger"
+    ]
+    assert triggers == [(ovals[("lifecycle-monitoring", "detect-drift")], condition.get("id"))]
 
 
-def test_store_access_is_read_from_the_logic() -> None:
-    access = arch.store_access(arch.ROOT / "components" / "detect_drift")
-    assert {
-        ("store.evaluation", "read"),
-        ("store.drift", "write"),
-        ("store.decisions", "write"),
-    } <= access
-    assert ("store.registry", "write") in arch.store_access(arch.ROOT / "components" / "promote")
+def test_a_vertical_container_per_stage_left_to_right(objects, ovals) -> None:
+    lanes = {o.get("id"): o for o in objects.values() if o.get("kind") == "stage"}
+    assert set(lanes) == {f"lane.{stage}" for stage in STAGES}
+    assert all(o.find("mxCell").get("style").startswith("swimlane") for o in lanes.values())
+    boxes = [Box(*_absolute(objects, f"lane.{stage}")) for stage in STAGES]
+    assert [b.x for b in boxes] == sorted(b.x for b in boxes), "stages not left to right"
+    assert all(b.height >= b.width for b in boxes), "a stage is not a column"
+    assert len({b.y for b in boxes}) == 1, "stages do not start at the same height"
+    parent = {i: o.find("mxCell").get("parent") for i, o in objects.items()}
+    lane_of = {w: parent[oval] for w, oval in ovals.items()}
+    assert {lane_of[w] for w in ovals if w[1].split("-")[0] in {"validate", "ingest"}} == {
+        "lane.data"
+    }
+    assert lane_of[("lifecycle-training", "train")] == "lane.modelling"
+    assert lane_of[("lifecycle-monitoring", "detect-drift")] == "lane.monitoring"
+
+
+def test_every_block_has_properties_and_a_link_to_an_existing_file(objects) -> None:
+    for obj in objects.values():
+        if obj.get("kind") == "edge":
+            continue
+        assert obj.get("description"), obj.get("id")
+        source = obj.get("source")
+        assert link_path(obj.get("link")) == source, obj.get("id")
+        assert (ROOT / source).exists(), source
+        if obj.get("kind") in {"component", "artefact"}:
+            assert "inputs" in obj.attrib and "outputs" in obj.attrib
+
+
+# ---------------------------------------------------------------------------------------------
+# Layout
+
+
+def _absolute(objects: dict[str, ET.Element], cell_id: str) -> tuple[float, float, float, float]:
+    cell = objects[cell_id].find("mxCell")
+    geometry = cell.find("mxGeometry")
+    x, y = float(geometry.get("x")), float(geometry.get("y"))
+    if cell.get("parent") in objects:
+        px, py, _, _ = _absolute(objects, cell.get("parent"))
+        x, y = x + px, y + py
+    return x, y, float(geometry.get("width")), float(geometry.get("height"))
+
+
+def test_no_two_blocks_or_containers_overlap(objects) -> None:
+    blocks = [i for i, o in objects.items() if o.get("kind") in {"component", "artefact"}]
+    boxes = {i: Box(*_absolute(objects, i)) for i in blocks}
+    for a, b in combinations(blocks, 2):
+        assert not boxes[a].overlaps(boxes[b]), f"{a} overlaps {b}"
+    lanes = [i for i, o in objects.items() if o.get("kind") in {"stage", "store"}]
+    for a, b in combinations(lanes, 2):
+        assert not Box(*_absolute(objects, a)).overlaps(Box(*_absolute(objects, b)))
+
+
+def test_children_sit_inside_their_container_below_its_title(objects) -> None:
+    for cell_id, obj in objects.items():
+        parent = obj.find("mxCell").get("parent")
+        if parent not in objects:
+            continue
+        outer, inner = Box(*_absolute(objects, parent)), Box(*_absolute(objects, cell_id))
+        title = float(
+            re.search(r"startSize=([\d.]+)", objects[parent].find("mxCell").get("style"))[1]
+        )
+        assert outer.contains(inner), (cell_id, parent)
+        assert inner.y >= outer.y + title, f"{cell_id} under the title of {parent}"
+
+
+def test_the_svg_is_readable_at_1000_pixels() -> None:
+    root = ET.parse(DOCS / SVG_FILE).getroot()
+    width = float(root.get("width").removesuffix("pt"))
+    # 13 pt labels stay at 10 px or more when the README shows the SVG 1000 px wide.
+    assert 13 * 1000 / width >= 10, width
+    texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert "select_data" in texts and "detect_drift" in texts
+
+
+# ---------------------------------------------------------------------------------------------
+# Links and staleness
 
 
 @pytest.mark.parametrize(
@@ -158,22 +443,46 @@ def test_store_access_is_read_from_the_logic() -> None:
         ("/srv/git/lifecycle.git", None),
     ],
 )
-def test_repo_url_from_the_remote(tmp_path: Path, remote: str, expected: str | None) -> None:
-    import subprocess
-
+def test_links_follow_one_rule(tmp_path: Path, monkeypatch, remote: str, expected) -> None:
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     subprocess.run(["git", "-C", str(tmp_path), "remote", "add", "origin", remote], check=True)
-    assert arch.repo_url_from_git(tmp_path) == expected
-    links = arch.LinkConfig(expected)
+    assert repo_url_from_git(tmp_path) == expected
+    monkeypatch.delenv("REPO_URL", raising=False)
+    monkeypatch.delenv("REPO_REF", raising=False)
+    links = resolve_links(root=tmp_path)
     assert links.link("a/b.py") == (f"{expected}/blob/main/a/b.py" if expected else "../a/b.py")
+    assert link_path(links.link("a/b.py")) == "a/b.py"
+    monkeypatch.setenv("REPO_URL", "https://example.org/x/y")
+    assert resolve_links(root=tmp_path).link("a") == "https://example.org/x/y/blob/main/a"
+    assert resolve_links("", root=tmp_path).link("a") == "../a"
+
+
+def test_content_comparison_ignores_graphviz_version_coordinates_and_link_base() -> None:
+    svg = (DOCS / SVG_FILE).read_text(encoding="utf-8")
+    other = re.sub(r"graphviz version [^\n]*", "graphviz version 99.0 (0)", svg)
+    other = re.sub(r'(points|x|y|cx|cy|d)="[^"]*"', r'\1="0"', other)
+    other = other.replace('href="../', 'href="https://github.com/acme/lifecycle/blob/main/')
+    assert svg_content(other) == svg_content(svg)
+    drawio = DRAWIO.read_text(encoding="utf-8")
+    moved = re.sub(r' (x|y|width)="[\d.-]+"', r' \1="7"', drawio).replace(
+        'link="../', 'link="https://gitlab.example/a/b/blob/dev/'
+    )
+    assert drawio_content(moved) == drawio_content(drawio)
+    changed = drawio.replace('label="select_data"', 'label="pick_data"', 1)
+    assert drawio_content(changed) != drawio_content(drawio)
 
 
 def test_docs_are_not_stale() -> None:
-    if shutil.which("dot") is None:
-        skip_or_fail("Graphviz `dot` is not installed (apt-get install graphviz)")
-    # Regenerate with the links the committed file has, so a clone with another remote agrees.
-    link = ET.parse(DRAWIO).getroot().find(".//object[@id='validate']").get("link")
-    repo_url = link.split("/blob/")[0] if "/blob/" in link else ""
-    ref = link.split("/blob/")[1].split("/")[0] if "/blob/" in link else None
-    stale = arch.stale_files(links=arch.LinkConfig.resolve(repo_url, ref))
+    needs_graphviz()
+    stale = stale_files()
     assert not stale, f"{stale} stale: run `make diagram`"
+
+
+def test_docs_written_with_repository_links_are_not_stale(tmp_path: Path) -> None:
+    needs_graphviz()
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    shutil.copy(DOCS / "README.md", docs / "README.md")
+    generate(docs, LinkConfig("https://github.com/acme/lifecycle", "v1"))
+    assert 'link="https://github.com/acme/lifecycle/blob/v1/' in (docs / DRAWIO_FILE).read_text()
+    assert stale_files(docs, LinkConfig()) == []

@@ -1,0 +1,189 @@
+"""docs/results.py: the run's numbers, the text quoting them, the pictures drawn from them."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from components.detect_drift.logic import history_bounds
+from lifecycle.cli import main as lifecycle
+from lifecycle.config import LifecycleConfig
+from lifecycle.history import decision_log, evaluation_log
+from lifecycle.store import LocalStore
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def _load_results():
+    spec = importlib.util.spec_from_file_location("docs_results", DOCS / "results.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+results = _load_results()
+
+
+def _evaluation(stamp: str, version: str, batch: str, role: str, rmse: float, r2: float):
+    return [
+        {
+            "time_stamp": stamp,
+            "model_name": "course",
+            "version": version,
+            "batch": batch,
+            "metric": metric,
+            "score": score,
+            "dataset_key": f"datasets/{batch}/x/data.parquet",
+            "role": role,
+        }
+        for metric, score in (("RMSE", rmse), ("r2", r2), ("MAE", rmse / 2))
+    ]
+
+
+def _decision(stamp: str, kind: str, version: str, batch: str, decision: str, **extra):
+    return {
+        "time_stamp": stamp,
+        "kind": kind,
+        "model_name": "course",
+        "version": version,
+        "batch": batch,
+        "decision": decision,
+        "reason": "",
+        **extra,
+    }
+
+
+@pytest.fixture
+def small_run(tmp_path: Path) -> LocalStore:
+    """Two monitored batches: the first fires the history and KS tests, the second only KS."""
+    store = LocalStore(tmp_path / "store")
+    evaluations, decisions = evaluation_log(store), decision_log(store)
+    all_fired = {"hard_test_RMSE": True, "param_test_RMSE": True, "ks_test_x": True}
+    only_ks = {"hard_test_RMSE": False, "param_test_RMSE": False, "ks_test_x": True}
+    evaluations.append(_evaluation("2026-01-01T00:00:01", "1.0", "test", "test", 0.2, 0.99))
+    decisions.append([_decision("2026-01-01T00:00:02", "promotion", "1.0", "test", "promoted")])
+    evaluations.append(_evaluation("2026-01-01T00:00:03", "1.0", "batch_1", "monitor", 0.5, 0.9))
+    decisions.append(
+        [
+            _decision(
+                "2026-01-01T00:00:04",
+                "drift",
+                "1.0",
+                "batch_1",
+                "retrain",
+                flags=all_fired,
+                evaluation_time="2026-01-01T00:00:03",
+            )
+        ]
+    )
+    evaluations.append(
+        _evaluation("2026-01-01T00:00:05", "1.1", "batch_1", "challenger", 0.3, 0.97)
+    )
+    decisions.append([_decision("2026-01-01T00:00:06", "promotion", "1.1", "batch_1", "promoted")])
+    evaluations.append(_evaluation("2026-01-01T00:00:07", "1.1", "batch_2", "monitor", 0.25, 0.98))
+    decisions.append(
+        [
+            _decision(
+                "2026-01-01T00:00:08",
+                "drift",
+                "1.1",
+                "batch_2",
+                "retrain",
+                flags=only_ks,
+                evaluation_time="2026-01-01T00:00:07",
+            )
+        ]
+    )
+    evaluations.append(
+        _evaluation("2026-01-01T00:00:09", "1.2", "batch_2", "challenger", 0.2, 0.99)
+    )
+    decisions.append([_decision("2026-01-01T00:00:10", "promotion", "1.2", "batch_2", "kept")])
+    return store
+
+
+def test_the_facts_are_the_drift_components_bounds(small_run: LocalStore) -> None:
+    config = LifecycleConfig()
+    facts = results.run_facts(small_run, config)
+    first, second = facts["batches"]
+    assert (first["version"], second["version"]) == ("1.0", "1.1")
+    assert first["previous"]["RMSE"] == [0.2]
+    assert first["bounds"]["RMSE"] == pytest.approx(history_bounds([0.2], "RMSE", config.drift))
+    # 1.1's history is its challenger score on batch_1.
+    assert second["bounds"]["r2"] == pytest.approx(history_bounds([0.97], "r2", config.drift))
+    assert first["fired"] == ["hard_test_RMSE", "ks_test_x", "param_test_RMSE"]
+    assert second["fired"] == ["ks_test_x"]
+    assert (first["new_version"], first["promoted"]) == ("1.1", True)
+    assert (second["new_version"], second["promoted"]) == ("1.2", False)
+    assert second["challenger_scores"] == {"RMSE": 0.2, "r2": 0.99}
+    assert facts["test"]["scores"] == {"RMSE": 0.2, "r2": 0.99}
+
+
+def test_the_text_says_what_fired_where(small_run: LocalStore) -> None:
+    text = results.results_markdown(results.run_facts(small_run, LifecycleConfig()))
+    assert "| batch_1 | 1.0 | 0.5000 | 0.9000 | hard, param on RMSE | ks on x | 1.1 |" in text
+    assert "| batch_2 | 1.1 | 0.2500 | 0.9800 | — | ks on x | 1.2 | 0.2000 | no |" in text
+    assert "The history tests fired on batch_1; on batch_2" in text
+    assert "fired on 2 of 2 batches and 1 challengers were promoted" in text
+    assert "worst batch is batch_1: RMSE 0.5000 for 1.0, 0.3000 for its successor 1.1" in text
+    assert "RMSE 2) is configured but not an enabled test; that worst score is below it" in text
+
+
+def test_the_monitoring_picture_is_drawn_from_the_facts(small_run, tmp_path: Path) -> None:
+    facts = results.run_facts(small_run, LifecycleConfig())
+    path = results.plot_monitoring(facts, tmp_path)
+    assert path.read_bytes().startswith(PNG)
+
+
+def test_the_readme_quotes_the_committed_run() -> None:
+    text = (DOCS / "README.md").read_text(encoding="utf-8")
+    start = text.index(results.RESULTS_BEGIN) + len(results.RESULTS_BEGIN)
+    quoted = text[start : text.index(results.RESULTS_END)]
+    assert quoted == "\n" + results.results_markdown(results.read_facts())
+    for image in ("data_and_models.png", "monitoring.png", "report.png"):
+        assert f"images/{image}" in quoted
+        assert (DOCS / "images" / image).read_bytes().startswith(PNG)
+
+
+@pytest.mark.e2e
+def test_the_committed_numbers_are_a_real_runs(tmp_path: Path) -> None:
+    """A fresh course scenario gives the numbers docs/ quotes, and every picture draws."""
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        code = lifecycle(
+            [
+                "scenario",
+                "course",
+                "--store",
+                str(tmp_path / "store"),
+                "--report",
+                str(tmp_path / "report.html"),
+            ]
+        )
+    assert code == 0, output.getvalue()[-3000:]
+    store, config = LocalStore(tmp_path / "store"), LifecycleConfig()
+    fresh = json.loads(json.dumps(results.run_facts(store, config)))
+    committed = results.read_facts()
+    assert _same(fresh, committed)
+    for draw in (results.plot_data_and_models, results.plot_report):
+        assert draw(store, config, tmp_path).read_bytes().startswith(PNG)
+
+
+def _same(fresh, committed) -> bool:
+    """Equal, floats within the 6 digits results.json keeps."""
+    if isinstance(fresh, dict):
+        assert fresh.keys() == committed.keys()
+        return all(_same(fresh[k], committed[k]) for k in fresh)
+    if isinstance(fresh, list):
+        assert len(fresh) == len(committed)
+        return all(_same(a, b) for a, b in zip(fresh, committed, strict=True))
+    if isinstance(fresh, float):
+        assert fresh == pytest.approx(committed, abs=2e-6)
+        return True
+    assert fresh == committed
+    return True
