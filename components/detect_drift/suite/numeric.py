@@ -143,7 +143,12 @@ def _ks_statistic_pruned(reference: np.ndarray, current: np.ndarray) -> float:
     cuts = np.arange(0, n, KS_GRID_STEP)  # g_i
     grid = reference[cuts]  # V_i = r_{g_i}
     starts = np.searchsorted(current, grid, side="left")  # P_i: first current value >= V_i
-    below_grid = np.searchsorted(reference, grid, side="left")  # reference values < V_i
+    # Reference values < V_i: g_i, unless V_i ties with the value before it (then bisect).
+    below_grid = cuts.copy()
+    tied = np.flatnonzero(reference[np.maximum(cuts - 1, 0)] == grid)
+    tied = tied[cuts[tied] > 0]
+    if tied.size:
+        below_grid[tied] = np.searchsorted(reference, grid[tied], side="left")
     # Segment i holds current[P_i:P_{i+1}], values in [V_i, V_{i+1}); right in [g_i+1, g_{i+1}].
     stops = np.append(starts[1:], m)
     upper_cut = np.append(cuts[1:], n)
