@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import pickle
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -22,6 +23,7 @@ from lifecycle import keys
 from lifecycle.errors import IntegrityError, KeyNotFoundError, ModelNotFoundError
 from lifecycle.history import now_stamp
 from lifecycle.store import Store
+from lifecycle.store.base import validate_name
 
 FIRST_VERSION = (1, 0)
 
@@ -110,11 +112,15 @@ class ModelRegistry:
             ) from None
         return ModelVersion(**json.loads(raw))
 
-    def register(self, fitted: Any, **metadata: Any) -> ModelVersion:
+    def register(
+        self, fitted: Any, attachments: Mapping[str, bytes] | None = None, **metadata: Any
+    ) -> ModelVersion:
         """Save ``fitted`` as the next version (1.0 first, then 1.1, 1.2, …).
 
         Args:
             fitted: a fitted scikit-learn estimator.
+            attachments: more files of the version (name -> bytes), e.g. its reference
+                profile; written, like the artifact, before the metadata makes it visible.
             **metadata: the remaining :class:`ModelVersion` fields except name, version,
                 created_at and artifact_sha256.
         """
@@ -130,6 +136,8 @@ class ModelRegistry:
         )
         prefix = keys.model_version_prefix(self.name, version)
         self.store.put_bytes(prefix + keys.MODEL_FILE, artifact)
+        for name, data in (attachments or {}).items():
+            self.store.put_bytes(prefix + validate_name(name, "attachment name"), data)
         self.store.put_bytes(prefix + keys.META_FILE, model.to_json().encode())
         return model
 

@@ -93,7 +93,6 @@ def profile_tests(
     from components.detect_drift.suite import ParquetColumns, SuiteSettings, WithColumns, run_suite
     from components.detect_drift.suite.reference import (
         load_reference_profile,
-        local_file,
         prediction_column,
     )
     from components.evaluate.logic import predict
@@ -103,7 +102,7 @@ def profile_tests(
     settings = SuiteSettings.from_config(drift)
     batch_file = dataset_ref(store, batch_key).key
     # A local store's file is read column by column; otherwise the object's bytes, whole.
-    batch = ParquetColumns(local_file(store, batch_file) or store.get_bytes(batch_file))
+    batch = ParquetColumns(store.local_path(batch_file) or store.get_bytes(batch_file))
 
     def predictions():
         features = read_dataset(store, batch_key, config.schema.feature_names)
@@ -140,9 +139,20 @@ def profile_tests(
 
 
 def retraining_signal(flags: dict[str, bool], config: DriftConfig) -> bool:
-    """Whether the flags call for a retrain under the configured policy."""
+    """Whether the flags call for a retrain under the configured policy.
+
+    Raises:
+        InvalidInputError: ``policy: subset`` names a flag this check does not compute (a typo
+            would otherwise never fire).
+    """
     if config.policy == "subset":
-        return any(flags.get(name, False) for name in config.subset)
+        unknown = sorted(set(config.subset) - set(flags))
+        if unknown:
+            raise InvalidInputError(
+                f"config drift.subset: no test named {', '.join(unknown)}; "
+                f"this check's tests: {', '.join(flags)}"
+            )
+        return any(flags[name] for name in config.subset)
     if config.policy == "at_least":
         return sum(flags.values()) >= config.at_least
     return any(flags.values())
@@ -209,7 +219,8 @@ def detect_drift(
     The decision goes to the decision log; when the retraining signal fires it also
     goes to the course-format drift log.
     """
-    records = evaluation_log(store).records()
+    # This model's history only: another model in the same store has versions of its own.
+    records = [r for r in evaluation_log(store).records() if r["model_name"] == config.model.name]
     previous, last, previous_runs = split_history(records, version, evaluation_time, config.drift)
     if not last:
         raise InvalidInputError(

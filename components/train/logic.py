@@ -11,8 +11,9 @@ from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-from components.detect_drift.suite.reference import save_reference_profile
+from components.detect_drift.suite.reference import frame_profile_bytes
 from components.evaluate.logic import compute_metrics
+from lifecycle import keys
 from lifecycle.config import LifecycleConfig, ModelConfig, SchemaConfig
 from lifecycle.datasets import dataset_ref, read_dataset
 from lifecycle.errors import InvalidInputError
@@ -130,6 +131,8 @@ def train(
     description = describe(estimator, config.schema)
     model = ModelRegistry(store, config.model.name).register(
         estimator,
+        # The drift suite's reference profile, so monitoring never re-reads the training data.
+        attachments={keys.PROFILE_FILE: frame_profile_bytes(config, frame, estimator)},
         estimator=config.model.estimator,
         params=hyperparameters(estimator),
         features=config.schema.feature_names,
@@ -141,6 +144,4 @@ def train(
         description=description,
     )
     log_training(model)  # to MLflow when MLFLOW_TRACKING_URI is set; never fails the stage
-    # The drift suite's reference profile, so monitoring never re-reads the training data.
-    save_reference_profile(store, config, model.version, frame, estimator)
     return model, description

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from pathlib import Path
 
 from lifecycle.errors import InvalidInputError
 
@@ -86,6 +87,12 @@ class Store(ABC):
     @abstractmethod
     def delete(self, key: str) -> None:
         """Remove ``key``; absent keys are ignored."""
+
+    def local_path(self, key: str) -> Path | None:
+        """The file holding ``key`` when the store is a local folder and it exists (so it can be
+        memory-mapped or read in parts); None otherwise."""
+        validate_key(key)
+        return None
 
     def get_many(self, keys: list[str]) -> list[bytes]:
         """Read several objects; backends with network latency override this to read in parallel."""

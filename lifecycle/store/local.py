@@ -63,6 +63,10 @@ class LocalStore(Store):
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
 
+    def local_path(self, key: str) -> Path | None:
+        path = self._path(key)
+        return path if path.is_file() else None
+
     def list_keys(self, prefix: str = "") -> list[str]:
         validate_prefix(prefix)
         base = self.root / prefix.rstrip("/") if prefix else self.root

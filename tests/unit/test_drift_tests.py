@@ -22,6 +22,7 @@ from components.detect_drift.logic import (
     split_history,
 )
 from lifecycle.config import DriftConfig
+from lifecycle.errors import InvalidInputError
 
 PREVIOUS = [1.0, 2.0, 3.0, 4.0]  # mean 2.5, std 1.118, Q1 1.75, Q3 3.25, IQR 1.5
 
@@ -120,6 +121,12 @@ def test_history_bounds_are_the_enabled_tests_only():
 )
 def test_retraining_policy(policy, extra, flags, expected):
     assert retraining_signal(flags, DriftConfig(policy=policy, **extra)) is expected
+
+
+def test_a_subset_naming_an_unknown_test_is_refused():
+    config = DriftConfig(policy="subset", subset=("ks_test_X",))
+    with pytest.raises(InvalidInputError, match="drift.subset: no test named ks_test_X"):
+        retraining_signal({"ks_test_x": True}, config)
 
 
 def _record(stamp: str, version: str, metric: str, score: float) -> dict:

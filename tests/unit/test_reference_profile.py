@@ -55,6 +55,17 @@ def test_train_stores_the_profile_of_features_target_and_predictions(store, trai
     assert profile.numeric(PREDICTION_COLUMN).sorted == pytest.approx(np.sort(predictions))
 
 
+def test_the_profile_is_written_before_the_version_becomes_visible(store, monkeypatch):
+    written: list[str] = []
+    original = store.put_bytes
+    monkeypatch.setattr(
+        store, "put_bytes", lambda key, data: written.append(key) or original(key, data)
+    )
+    model, _, _ = course_model_in_production(store)
+    prefix = keys.model_version_prefix("course", model.version)
+    assert written.index(prefix + keys.PROFILE_FILE) < written.index(prefix + keys.META_FILE)
+
+
 @pytest.mark.parametrize("mapped", [True, False], ids=["local-file-mapped", "bytes"])
 def test_detect_drift_reads_the_profile_not_the_training_data(store, trained, monkeypatch, mapped):
     from components.detect_drift.suite import reference
@@ -70,7 +81,7 @@ def test_detect_drift_reads_the_profile_not_the_training_data(store, trained, mo
         lambda source: profiles.append(source) or original_read_profile(source),
     )
     if not mapped:  # as on MinIO: the profile's bytes
-        monkeypatch.setattr(reference, "local_file", lambda store, key: None)
+        monkeypatch.setattr(store, "local_path", lambda key: None)
     _, decision = _check(store, "batch_1")
     assert training.key not in read
     key = keys.model_profile_key("course", "1.0")

@@ -12,7 +12,6 @@ is in memory for the run.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -22,8 +21,7 @@ from components.detect_drift.suite.profile import ReferenceProfile, profile_byte
 from lifecycle import keys
 from lifecycle.config import LifecycleConfig
 from lifecycle.errors import KeyNotFoundError
-from lifecycle.store import LocalStore, Store
-from lifecycle.store.base import validate_key
+from lifecycle.store import Store
 
 PREDICTION_COLUMN = "prediction"
 
@@ -56,34 +54,16 @@ def frame_profile_bytes(config: LifecycleConfig, frame: pd.DataFrame, estimator:
     return profile_bytes(source, kinds, roles, config.drift.psi_bins)
 
 
-def save_reference_profile(
-    store: Store, config: LifecycleConfig, version: str, frame: pd.DataFrame, estimator: Any
-) -> str:
-    """Write the profile of ``version``'s training ``frame`` beside the model; returns its key."""
-    key = keys.model_profile_key(config.model.name, version)
-    store.put_bytes(key, frame_profile_bytes(config, frame, estimator))
-    return key
-
-
-def local_file(store: Store, key: str) -> Path | None:
-    """The file holding ``key`` when ``store`` is a local folder and it exists (so it can be
-    memory-mapped or read column by column); None otherwise."""
-    if not isinstance(store, LocalStore):
-        return None
-    path = store.root / validate_key(key)
-    return path if path.is_file() else None
-
-
 def load_reference_profile(store: Store, config: LifecycleConfig, version: str) -> ReferenceProfile:
-    """The stored profile of ``version`` (memory-mapped from a local store); a model trained
-    before profiles existed gets one computed from its training data (and stored, so this
-    happens once).
+    """The stored profile of ``version`` (memory-mapped from a local store); a version
+    registered without one (not by the train stage) gets one computed from its training data
+    (and stored, so this happens once).
 
     Raises:
         ValueError: the stored object is not a profile.
     """
     key = keys.model_profile_key(config.model.name, version)
-    path = local_file(store, key)
+    path = store.local_path(key)
     if path is not None:
         try:
             return read_profile(path)
