@@ -59,51 +59,55 @@ def _decision(stamp: str, kind: str, version: str, batch: str, decision: str, **
     }
 
 
+def _monitored(
+    store: LocalStore,
+    second: int,
+    batch: str,
+    champion: tuple[str, float, float],
+    challenger: tuple[str, float, float],
+    flags: dict[str, bool],
+    promoted: bool,
+) -> None:
+    """One monitoring run: the champion's scores, a drift decision to retrain, the challenger's
+    scores and the promotion decision, one second apart from ``second`` on."""
+
+    def stamp(offset: int) -> str:
+        return f"2026-01-01T00:00:{second + offset:02d}"
+
+    evaluations, decisions = evaluation_log(store), decision_log(store)
+    evaluations.append(_evaluation(stamp(0), champion[0], batch, "monitor", *champion[1:]))
+    decisions.append(
+        [
+            _decision(
+                stamp(1),
+                "drift",
+                champion[0],
+                batch,
+                "retrain",
+                flags=flags,
+                evaluation_time=stamp(0),
+            )
+        ]
+    )
+    evaluations.append(_evaluation(stamp(2), challenger[0], batch, "challenger", *challenger[1:]))
+    decision = "promoted" if promoted else "kept"
+    decisions.append([_decision(stamp(3), "promotion", challenger[0], batch, decision)])
+
+
 @pytest.fixture
 def small_run(tmp_path: Path) -> LocalStore:
     """Two monitored batches: the first fires the history and KS tests, the second only KS."""
     store = LocalStore(tmp_path / "store")
-    evaluations, decisions = evaluation_log(store), decision_log(store)
     all_fired = {"hard_test_RMSE": True, "param_test_RMSE": True, "ks_test_x": True}
     only_ks = {"hard_test_RMSE": False, "param_test_RMSE": False, "ks_test_x": True}
-    evaluations.append(_evaluation("2026-01-01T00:00:01", "1.0", "test", "test", 0.2, 0.99))
-    decisions.append([_decision("2026-01-01T00:00:02", "promotion", "1.0", "test", "promoted")])
-    evaluations.append(_evaluation("2026-01-01T00:00:03", "1.0", "batch_1", "monitor", 0.5, 0.9))
-    decisions.append(
-        [
-            _decision(
-                "2026-01-01T00:00:04",
-                "drift",
-                "1.0",
-                "batch_1",
-                "retrain",
-                flags=all_fired,
-                evaluation_time="2026-01-01T00:00:03",
-            )
-        ]
+    evaluation_log(store).append(
+        _evaluation("2026-01-01T00:00:01", "1.0", "test", "test", 0.2, 0.99)
     )
-    evaluations.append(
-        _evaluation("2026-01-01T00:00:05", "1.1", "batch_1", "challenger", 0.3, 0.97)
+    decision_log(store).append(
+        [_decision("2026-01-01T00:00:02", "promotion", "1.0", "test", "promoted")]
     )
-    decisions.append([_decision("2026-01-01T00:00:06", "promotion", "1.1", "batch_1", "promoted")])
-    evaluations.append(_evaluation("2026-01-01T00:00:07", "1.1", "batch_2", "monitor", 0.25, 0.98))
-    decisions.append(
-        [
-            _decision(
-                "2026-01-01T00:00:08",
-                "drift",
-                "1.1",
-                "batch_2",
-                "retrain",
-                flags=only_ks,
-                evaluation_time="2026-01-01T00:00:07",
-            )
-        ]
-    )
-    evaluations.append(
-        _evaluation("2026-01-01T00:00:09", "1.2", "batch_2", "challenger", 0.2, 0.99)
-    )
-    decisions.append([_decision("2026-01-01T00:00:10", "promotion", "1.2", "batch_2", "kept")])
+    _monitored(store, 3, "batch_1", ("1.0", 0.5, 0.9), ("1.1", 0.3, 0.97), all_fired, True)
+    _monitored(store, 7, "batch_2", ("1.1", 0.25, 0.98), ("1.2", 0.2, 0.99), only_ks, False)
     return store
 
 
