@@ -62,6 +62,8 @@ class AppendLog:
         """Write each record as its own object of ``run``'s task. Returns the keys.
 
         The records carry ``run_id`` and ``task``; they count for readers once the run commits.
+        Their keys are the task's n-th record of this log, so a task appends to a log once (a
+        second attempt of the task then overwrites its first attempt's records).
         """
         written = []
         for index, record in enumerate(records):

@@ -214,6 +214,11 @@ class StandaloneRun:
     def contribute(self, contribution: Mapping[str, Any]) -> None:
         self.contributions.add(contribution)
 
+    def task(self, name: str) -> RunContext:
+        """Another task of this run: each task writes its own records (several stages called
+        in one run, as a test or a notebook does, each need a name of their own)."""
+        return RunContext(self.run.run_id, name, self.run.pipeline)
+
 
 @contextlib.contextmanager
 def standalone_run(store: Store, config: LifecycleConfig, task: str) -> Iterator[StandaloneRun]:
