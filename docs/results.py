@@ -314,7 +314,7 @@ def plot_data_and_models(store: Store, config: LifecycleConfig, out: Path) -> Pa
         axes.scatter(frames[name][x_name], frames[name][y_name], s=22, color=colour, label=name)
     xs = pd.concat(frames.values())[x_name]
     grid = pd.DataFrame({x_name: np.linspace(xs.min(), xs.max(), 50)})
-    registry = ModelRegistry(store, config.model.name)
+    registry = ModelRegistry(store, config.model.name, config.model)
     for version in registry.versions():
         estimator, _ = registry.load_artifact(version)
         axes.plot(grid[x_name], estimator.predict(grid), linewidth=1.2, label=f"model {version}")

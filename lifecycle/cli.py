@@ -271,7 +271,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from lifecycle.consistency import verify_store
 
     store = _store(args)
-    problems = verify_store(store)
+    problems = verify_store(store, _config(args).model)
     for problem in problems:
         print(problem)
     print(f"store {store.uri}: " + (f"{len(problems)} problem(s)" if problems else "consistent"))

@@ -19,7 +19,7 @@ PRODUCTION_ALIAS = "production"
 
 DATA_FILE = "data.parquet"
 META_FILE = "meta.json"
-MODEL_FILE = "model.pkl"
+MODEL_FILE = "model.skops"
 PROFILE_FILE = "profile.npz"
 
 

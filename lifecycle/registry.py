@@ -5,23 +5,35 @@ write the same number; its artifact is written before its metadata, so a version
 visible only once complete; the alias is moved with one atomic write and only to a
 version whose artifact checks out.
 
-Models are pickled. Pickle runs code when loaded, so every load first checks the
-artifact's sha256 against the metadata written by the same trusted registry, and a
-mismatch is refused before unpickling; models from anywhere else are never loaded.
+Models are skops files (:mod:`lifecycle.model_files`), never pickles: a load checks the
+file's sha256 against its metadata, then that every type in the file is one the config's
+estimator trusts, and only then builds the model. Anyone who can write the store can
+rewrite a file and its metadata alike, so the hash only tells damage apart; the trusted
+types are what keep a rewritten file from running code.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import pickle
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
+
 from lifecycle import keys
-from lifecycle.errors import IntegrityError, KeyNotFoundError, ModelNotFoundError
+from lifecycle.config import ModelConfig
+from lifecycle.errors import (
+    IntegrityError,
+    InvalidInputError,
+    KeyNotFoundError,
+    LifecycleError,
+    ModelNotFoundError,
+)
 from lifecycle.history import now_stamp
+from lifecycle.model_files import ModelFileError, TrustedTypes, check_file, dumps, load_model
+from lifecycle.model_files import trusted_types as trusted_types_of
 from lifecycle.store import Store
 from lifecycle.store.base import validate_name
 
@@ -73,11 +85,18 @@ class ModelVersion:
 
 
 class ModelRegistry:
-    """The versions of one model name in a store."""
+    """The versions of one model name in a store.
 
-    def __init__(self, store: Store, name: str):
+    Models are loaded only with the types the config's estimator trusts: pass ``model``
+    (the config's ``model:`` section). A registry built without it trusts, per version, the
+    types of the scikit-learn regressor its metadata names, which is never more than a
+    scikit-learn model's types.
+    """
+
+    def __init__(self, store: Store, name: str, model: ModelConfig | None = None):
         self.store = store
         self.name = name
+        self.model = model
         self._prefix = keys.model_prefix(name)
 
     def versions(self) -> list[str]:
@@ -123,8 +142,21 @@ class ModelRegistry:
                 profile; written, like the artifact, before the metadata makes it visible.
             **metadata: the remaining :class:`ModelVersion` fields except name, version,
                 created_at and artifact_sha256.
+
+        Returns:
+            The new version's metadata.
+
+        Raises:
+            InvalidInputError: the model cannot be stored as a skops file, or its file would
+                hold a type its estimator's trusted types leave out (so it could never be
+                loaded); nothing is written.
         """
-        artifact = pickle.dumps(fitted, protocol=pickle.HIGHEST_PROTOCOL)
+        estimator = metadata.get("estimator") or (self.model.estimator if self.model else "")
+        try:
+            artifact = dumps(fitted)
+            check_file(artifact, self._trusted(estimator))
+        except ModelFileError as exc:
+            raise InvalidInputError(f"config model.estimator: a fitted {estimator} {exc}") from None
         digest = hashlib.sha256(artifact).hexdigest()
         version = self._claim_next_version()
         model = ModelVersion(
@@ -152,13 +184,38 @@ class ModelRegistry:
         return format_version(candidate)
 
     def artifact(self, version: str) -> bytes:
-        """The pickled artifact of ``version``, once its sha256 matches its metadata.
+        """The model file (skops) of ``version``, once its sha256 matches its metadata and
+        every type in it is trusted (nothing is built from it here).
 
         Raises:
             ModelNotFoundError: unknown version or missing artifact.
-            IntegrityError: the artifact's hash differs from the metadata.
+            IntegrityError: the artifact's hash differs from the metadata, or it is not a
+                skops file of trusted types.
         """
-        return self._verified(version)[0]
+        artifact, model = self._verified(version)
+        try:
+            check_file(artifact, self._trusted(model.estimator, version))
+        except ModelFileError as exc:
+            raise self._refused(version, exc) from None
+        return artifact
+
+    def _trusted(self, estimator: str, version: str | None = None) -> TrustedTypes:
+        """The configured estimator's trusted types; without a config, those of the
+        scikit-learn regressor ``estimator`` (a version's metadata) names."""
+        if self.model is not None:
+            return trusted_types_of(self.model)
+        try:
+            return trusted_types_of(ModelConfig(name=self.name, estimator=estimator))
+        except (ValidationError, LifecycleError):
+            what = f"{self.name!r} {version}" if version else repr(self.name)
+            raise IntegrityError(
+                f"model {what}: its metadata names estimator {estimator!r}, not a "
+                "scikit-learn regressor; refusing to load it"
+            ) from None
+
+    def _refused(self, version: str, exc: ModelFileError) -> IntegrityError:
+        key = keys.model_version_prefix(self.name, version) + keys.MODEL_FILE
+        return IntegrityError(f"model {self.name!r} {version}: {key!r} {exc}; refusing to load it")
 
     def _verified(self, version: str) -> tuple[bytes, ModelVersion]:
         model = self.get(version)
@@ -178,20 +235,20 @@ class ModelRegistry:
         return artifact, model
 
     def load_artifact(self, version: str) -> tuple[Any, ModelVersion]:
-        """Unpickle ``version`` after checking its sha256 against its metadata.
+        """Build the model of ``version`` after checking its sha256 against its metadata and
+        every type in its file against the trusted types.
 
         Raises:
             ModelNotFoundError: unknown version or missing artifact.
-            IntegrityError: the artifact's hash differs from the metadata (never unpickled), or
-                it does not hold a model.
+            IntegrityError: the artifact's hash differs from the metadata, it is not a skops
+                file, it names a type that is not trusted (each refused before anything in
+                it is imported or built), or it does not hold a model.
         """
         artifact, model = self._verified(version)
         try:
-            fitted = pickle.loads(artifact)  # noqa: S301 - hash-checked, see module doc
-        except Exception as exc:  # a corrupt pickle can raise almost anything
-            raise IntegrityError(
-                f"model {self.name!r} {version}: artifact is not a model: {exc}"
-            ) from None
+            fitted = load_model(artifact, self._trusted(model.estimator, version))
+        except ModelFileError as exc:
+            raise self._refused(version, exc) from None
         if not callable(getattr(fitted, "predict", None)):
             raise IntegrityError(
                 f"model {self.name!r} {version}: artifact is not a model: "

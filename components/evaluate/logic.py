@@ -45,7 +45,7 @@ class Evaluation:
 
 def predict(store: Store, config: LifecycleConfig, version: str, data: pd.DataFrame) -> np.ndarray:
     """Predictions of a registered version (hash-checked before loading)."""
-    estimator, _ = ModelRegistry(store, config.model.name).load_artifact(version)
+    estimator, _ = ModelRegistry(store, config.model.name, config.model).load_artifact(version)
     return estimator.predict(data[config.schema.feature_names])
 
 
@@ -72,7 +72,7 @@ def evaluate(
         The evaluation, whose ``time_stamp`` identifies this run in the history.
     """
     validate_name(batch, "batch id")
-    version = ModelRegistry(store, config.model.name).resolve(model_reference)
+    version = ModelRegistry(store, config.model.name, config.model).resolve(model_reference)
     data = read_dataset(store, dataset_key)
     predicted = predict(store, config, version, data)
     actual = data[config.schema.target.name].to_numpy()

@@ -47,7 +47,7 @@ def promote(
         champion: the champion's version, or empty/``production`` for the current alias
             (no production model yet: the challenger is promoted).
     """
-    registry = ModelRegistry(store, config.model.name)
+    registry = ModelRegistry(store, config.model.name, config.model)
     champion_version = (
         registry.alias() if champion in ("", "production") else registry.resolve(champion)
     )

@@ -44,7 +44,7 @@ def select_keys(model: ModelVersion, records: list[dict], policy: RetrainConfig)
 
 def select_data(store: Store, config: LifecycleConfig, model_version: str) -> DatasetRef:
     """Write the retraining set for a successor of ``model_version`` as a dataset."""
-    model = ModelRegistry(store, config.model.name).get(model_version)
+    model = ModelRegistry(store, config.model.name, config.model).get(model_version)
     records = [r for r in evaluation_log(store).records() if r["model_name"] == model.name]
     selected = select_keys(model, records, config.retrain)
     frame = pd.concat([read_dataset(store, key) for key in selected], ignore_index=True)

@@ -32,7 +32,7 @@ def train(
         store, config, [dataset_key_of(training_data)], dataset_key_of(test_data), parent_version
     )
     print(description)
-    artifact = ModelRegistry(store, config.model.name).artifact(registered.version)
+    artifact = ModelRegistry(store, config.model.name, config.model).artifact(registered.version)
     Path(model.path).write_bytes(artifact)
     model.metadata.update(
         {

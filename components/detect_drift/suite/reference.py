@@ -76,7 +76,7 @@ def load_reference_profile(store: Store, config: LifecycleConfig, version: str) 
     from lifecycle.datasets import read_dataset
     from lifecycle.registry import ModelRegistry
 
-    estimator, model = ModelRegistry(store, config.model.name).load_artifact(version)
+    estimator, model = ModelRegistry(store, config.model.name, config.model).load_artifact(version)
     frame = pd.concat([read_dataset(store, k) for k in model.training_keys], ignore_index=True)
     data = frame_profile_bytes(config, frame, estimator)
     store.put_if_absent(key, data)
