@@ -17,6 +17,15 @@ from lifecycle.config import ModelConfig, SchemaConfig
 from lifecycle.errors import InvalidInputError
 
 
+class EstimatorConfigError(InvalidInputError):
+    """The ``model:`` section names an estimator or hyperparameter that cannot be fitted."""
+
+    def __init__(self, key: str, problem: str):
+        self.key = key
+        self.problem = problem
+        super().__init__(f"config {key}: {problem}")
+
+
 def estimator_class(path: str) -> type:
     """The class a dotted ``model.estimator`` path names, once it is a concrete regressor.
 
@@ -27,23 +36,28 @@ def estimator_class(path: str) -> type:
         The class.
 
     Raises:
-        InvalidInputError: no such class, an abstract class, or not a regressor (naming
+        EstimatorConfigError: no such class, an abstract class, or not a regressor (naming
             ``model.estimator``).
     """
-    from sklearn.base import RegressorMixin
+    from sklearn.base import BaseEstimator, RegressorMixin
 
     module_name, _, class_name = path.rpartition(".")
     try:
         found = getattr(importlib.import_module(module_name), class_name)
     except (ImportError, AttributeError):
-        raise InvalidInputError(f"config model.estimator: no estimator {path!r}") from None
-    if not (isinstance(found, type) and issubclass(found, RegressorMixin)):
-        raise InvalidInputError(f"config model.estimator: {path!r} is not a regressor")
+        raise EstimatorConfigError("model.estimator", f"no estimator {path!r}") from None
+    if not (
+        isinstance(found, type)
+        and issubclass(found, RegressorMixin)
+        and issubclass(found, BaseEstimator)
+    ):
+        raise EstimatorConfigError("model.estimator", f"{path!r} is not a regressor")
     if inspect.isabstract(found):
         missing = ", ".join(sorted(getattr(found, "__abstractmethods__", ())))
-        raise InvalidInputError(
-            f"config model.estimator: {path!r} is an abstract class (it lacks {missing}); "
-            "name a concrete regressor, e.g. sklearn.linear_model.Ridge"
+        raise EstimatorConfigError(
+            "model.estimator",
+            f"{path!r} is an abstract class (it lacks {missing}); "
+            "name a concrete regressor, e.g. sklearn.linear_model.Ridge",
         )
     return found
 
@@ -62,28 +76,27 @@ def instantiate(model: ModelConfig) -> Any:
         An unfitted estimator.
 
     Raises:
-        InvalidInputError: the class is unusable (see :func:`estimator_class`) or a
+        EstimatorConfigError: the class is unusable (see :func:`estimator_class`) or a
             hyperparameter is refused, naming ``model.params``.
     """
     cls = estimator_class(model.estimator)
+    known = cls._get_param_names()
+    unknown = sorted(set(model.params) - set(known))
+    if unknown:
+        raise EstimatorConfigError(
+            "model.params",
+            f"{model.estimator} has no hyperparameter {', '.join(map(repr, unknown))}; "
+            f"its hyperparameters: {', '.join(known) or 'none'}",
+        )
     try:
-        estimator = cls()
-        known = estimator.get_params(deep=False)
-        unknown = sorted(set(model.params) - set(known))
-        if unknown:
-            raise InvalidInputError(
-                f"config model.params: {model.estimator} has no hyperparameter "
-                f"{', '.join(map(repr, unknown))}; its hyperparameters: {', '.join(sorted(known))}"
-            )
-        estimator.set_params(**model.params)
+        estimator = cls(**model.params)
+        # What clone() does to every estimator (a grid search, a refit): it must hold.
+        estimator.set_params(**estimator.get_params(deep=False))
         validate = getattr(estimator, "_validate_params", None)
         if callable(validate):
             validate()
-    except InvalidInputError:
-        raise
     except (TypeError, ValueError) as exc:  # sklearn's InvalidParameterError is both
-        message = " ".join(str(exc).split())
-        raise InvalidInputError(f"config model.params: {message}") from None
+        raise EstimatorConfigError("model.params", " ".join(str(exc).split())) from None
     return estimator
 
 
@@ -91,7 +104,7 @@ def check_estimator(model: ModelConfig) -> None:
     """Refuse a ``model:`` section the train stage could not fit (see :func:`instantiate`).
 
     Raises:
-        InvalidInputError: naming ``model.estimator`` or ``model.params``.
+        EstimatorConfigError: naming ``model.estimator`` or ``model.params``.
     """
     instantiate(model)
 

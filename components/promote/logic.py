@@ -56,7 +56,8 @@ def promote(
     metric = config.promotion.metric
 
     def score(version: str) -> float:
-        return compute_metrics(actual, predict(store, config, version, data))[metric]
+        scored = f"batch {batch!r} (model {version})"
+        return compute_metrics(actual, predict(store, config, version, data), scored)[metric]
 
     challenger_score = score(challenger)
     champion_score = score(champion_version) if champion_version else None

@@ -93,7 +93,9 @@ def train(
     if test_key:
         test = read_dataset(store, test_key)
         predictions = estimator.predict(test[config.schema.feature_names])
-        test_metrics = compute_metrics(test[config.schema.target.name].to_numpy(), predictions)
+        test_metrics = compute_metrics(
+            test[config.schema.target.name].to_numpy(), predictions, f"test dataset {test_key}"
+        )
     refs = [dataset_ref(store, key) for key in training_keys]
     description = describe(estimator, config.schema)
     model = ModelRegistry(store, config.model.name, config.model).register(
