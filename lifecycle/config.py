@@ -123,6 +123,11 @@ class SchemaConfig(_Frozen):
         return [column.name for column in self.features]
 
     @property
+    def column_names(self) -> list[str]:
+        """Features, then the target."""
+        return [column.name for column in self.columns]
+
+    @property
     def prediction_column(self) -> str:
         """The predictions' column in the drift suite: ``prediction`` unless a column of the
         schema already has that name (then ``_`` is appended until none has)."""

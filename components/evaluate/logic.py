@@ -111,7 +111,7 @@ def evaluate(
     """
     validate_name(batch, "batch id")
     version = ModelRegistry(store, config.model.name, config.model).resolve(model_reference)
-    data = read_dataset(store, dataset_key)
+    data = read_dataset(store, dataset_key, config.schema.column_names)
     predicted = predict(store, config, version, data)
     actual = data[config.schema.target.name].to_numpy()
     # Before anything is written: an undefined metric leaves the store as it was.

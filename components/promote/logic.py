@@ -51,7 +51,7 @@ def promote(
     champion_version = (
         registry.alias() if champion in ("", "production") else registry.resolve(champion)
     )
-    data = read_dataset(store, dataset_key)
+    data = read_dataset(store, dataset_key, config.schema.column_names)
     actual = data[config.schema.target.name].to_numpy()
     metric = config.promotion.metric
 

@@ -87,11 +87,14 @@ def train(
     """
     if not training_keys:
         raise InvalidInputError("train: no training datasets given")
-    frame = pd.concat([read_dataset(store, key) for key in training_keys], ignore_index=True)
+    columns = config.schema.column_names
+    frame = pd.concat(
+        [read_dataset(store, key, columns) for key in training_keys], ignore_index=True
+    )
     estimator = fit(frame, config)
     test_metrics: dict[str, float] = {}
     if test_key:
-        test = read_dataset(store, test_key)
+        test = read_dataset(store, test_key, columns)
         predictions = estimator.predict(test[config.schema.feature_names])
         test_metrics = compute_metrics(
             test[config.schema.target.name].to_numpy(), predictions, f"test dataset {test_key}"
