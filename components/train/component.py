@@ -16,6 +16,9 @@ def train(
 ) -> str:
     """Fit the configured estimator, print its parameters and register the next version.
 
+    The Model artifact is the version's skops file (never a pickle: loading it cannot run
+    code; ``lifecycle export-model`` writes a pickle for whoever wants one).
+
     Returns the new version (1.0 first, then 1.1, 1.2, …).
     """
     from pathlib import Path
@@ -23,6 +26,7 @@ def train(
     from components.artifacts import dataset_key_of
     from components.train.logic import train as train_model
     from lifecycle.config import config_from_json
+    from lifecycle.model_files import FORMAT
     from lifecycle.registry import ModelRegistry
     from lifecycle.store import open_store
 
@@ -38,6 +42,7 @@ def train(
         {
             "version": registered.version,
             "sha256": registered.artifact_sha256,
+            "format": FORMAT,
             **registered.test_metrics,
         }
     )
