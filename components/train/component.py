@@ -16,10 +16,8 @@ def train(
 ) -> str:
     """Fit the configured estimator, print its parameters and register the next version.
 
-    The Model artifact is the version's skops file (never a pickle: loading it cannot run
-    code; ``lifecycle export-model`` writes a pickle for whoever wants one).
-
-    Returns the new version (1.0 first, then 1.1, 1.2, …).
+    Returns the new version (1.0 first, then 1.1, 1.2, …). The Model artifact is its skops
+    file, which cannot run code when loaded (``lifecycle export-model`` writes a pickle).
     """
     from pathlib import Path
 
