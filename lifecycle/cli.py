@@ -127,8 +127,11 @@ def cmd_promote(args: argparse.Namespace) -> int:
 
 def _reachable_store(args: argparse.Namespace) -> Store:
     """Open the store before a pipeline starts, so that an unreachable endpoint, wrong
-    credentials or a bad bucket end in one clear line, not in a failed task's traceback."""
-    return open_store(resolve_store_uri(args.store))
+    credentials, a bad bucket or a read-only store end in one clear line, not in a failed
+    task's traceback."""
+    store = open_store(resolve_store_uri(args.store))
+    store.check_writable()
+    return store
 
 
 def cmd_train(args: argparse.Namespace) -> int:

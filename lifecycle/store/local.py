@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -109,6 +110,16 @@ class LocalStore(Store):
     def local_path(self, key: str) -> Path | None:
         path = self._path(key)
         return path if path.is_file() else None
+
+    def check_writable(self) -> None:
+        """A probe file in the store folder, removed at once (no object is written)."""
+        try:
+            handle, name = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=self.root)
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise StoreError(f"store {self.uri} is not writable: {reason}") from None
+        os.close(handle)
+        os.unlink(name)
 
     def list_keys(self, prefix: str = "") -> list[str]:
         validate_prefix(prefix)
