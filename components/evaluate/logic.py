@@ -54,12 +54,15 @@ def compute_metrics(
     Raises:
         UndefinedMetricError: a metric is NaN or infinite, naming ``batch`` and the metric.
     """
-    metrics = {
-        RMSE: float(math.sqrt(mean_squared_error(actual, predicted))),
-        # force_finite=False: sklearn would otherwise report a constant target's R² as 0 or 1.
-        R2: float(r2_score(actual, predicted, force_finite=False)) if len(actual) > 1 else math.nan,
-        MAE: float(mean_absolute_error(actual, predicted)),
-    }
+    with np.errstate(divide="ignore", invalid="ignore"):  # refused below, not warned
+        metrics = {
+            RMSE: float(math.sqrt(mean_squared_error(actual, predicted))),
+            # force_finite=False: sklearn would report a constant target's R² as 0 or 1.
+            R2: float(r2_score(actual, predicted, force_finite=False))
+            if len(actual) > 1
+            else math.nan,
+            MAE: float(mean_absolute_error(actual, predicted)),
+        }
     for metric, score in metrics.items():
         if not math.isfinite(score):
             raise UndefinedMetricError(

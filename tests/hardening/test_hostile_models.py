@@ -28,7 +28,6 @@ from tests.payloads import (
     import_node,
     pickle_payload,
     plant,
-    run_unsafely,
     with_node,
     write_import_payload_module,
 )
