@@ -137,8 +137,9 @@ def _reachable_store(args: argparse.Namespace) -> Store:
 def cmd_train(args: argparse.Namespace) -> int:
     from pipelines.local import run_training
 
+    config = _config(args)  # a bad config ends here, before the store is touched
     store = _reachable_store(args)
-    run_training(args.data, args.test or args.data, store.uri, _config(args), args.runner)
+    run_training(args.data, args.test or args.data, store.uri, config, args.runner)
     return 0
 
 
@@ -313,13 +314,15 @@ def cmd_export_views(args: argparse.Namespace) -> int:
     store = _existing_store(args)
     target = writable_folder(args.to, "--to")
     for log in (evaluation_log(store), drift_log(store), decision_log(store)):
-        if log.keys():
-            log.refresh_view()
-        if store.exists(log.view_key):
-            path = target / log.view_key
-            writable_folder(path.parent, "--to")
-            write_atomically(path, store.get_bytes(log.view_key), "--to")
-            print(f"wrote {path}")
+        # Rendered from the records, as a refreshed view would be: nothing is written to
+        # the store, so a read-only store (or read-only credentials) exports too.
+        records = log.records()
+        if not records and not store.exists(log.view_key):
+            continue
+        path = target / log.view_key
+        writable_folder(path.parent, "--to")
+        write_atomically(path, log.render_view(records), "--to")
+        print(f"wrote {path}")
     return 0
 
 
@@ -433,7 +436,11 @@ def build_parser() -> argparse.ArgumentParser:
     add(
         "verify", cmd_verify, "check datasets, models, the alias, records and views for consistency"
     )
-    sub = add("export-views", cmd_export_views, "copy the course-format CSV views out of the store")
+    sub = add(
+        "export-views",
+        cmd_export_views,
+        "write the course-format CSV views of the store's histories to a folder",
+    )
     sub.add_argument("--to", required=True, help="destination folder")
     sub = add(
         "export-model",
