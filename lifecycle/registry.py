@@ -141,15 +141,18 @@ class ModelRegistry:
             attachments: more files of the version (name -> bytes), e.g. its reference
                 profile; written, like the artifact, before the metadata makes it visible.
             **metadata: the remaining :class:`ModelVersion` fields except name, version,
-                created_at and artifact_sha256.
+                created_at and artifact_sha256. ``estimator`` is the scikit-learn class's
+                dotted path (e.g. ``sklearn.linear_model.Ridge``): a registry built without
+                a config loads the version with that estimator's trusted types.
 
         Returns:
             The new version's metadata.
 
         Raises:
             InvalidInputError: the model cannot be stored as a skops file, or its file would
-                hold a type its estimator's trusted types leave out (so it could never be
-                loaded); nothing is written.
+                hold a type its estimator's trusted types leave out, or (no config) the
+                metadata's estimator is not a scikit-learn regressor's path: it could never
+                be loaded. Nothing is written.
         """
         estimator = metadata.get("estimator") or (self.model.estimator if self.model else "")
         try:
@@ -157,6 +160,12 @@ class ModelRegistry:
             check_file(artifact, self._trusted(estimator))
         except ModelFileError as exc:
             raise InvalidInputError(f"config model.estimator: a fitted {estimator} {exc}") from None
+        except IntegrityError:
+            raise InvalidInputError(
+                f"model {self.name!r}: estimator {estimator!r} is not a scikit-learn regressor's "
+                "dotted path (e.g. sklearn.linear_model.LinearRegression), so the version could "
+                "never be loaded"
+            ) from None
         digest = hashlib.sha256(artifact).hexdigest()
         version = self._claim_next_version()
         model = ModelVersion(

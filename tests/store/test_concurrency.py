@@ -89,7 +89,7 @@ def _model(slope: float = 2.0) -> LinearRegression:
 def _register(registry: ModelRegistry, slope: float = 2.0) -> ModelVersion:
     return registry.register(
         _model(slope),
-        estimator="LinearRegression",
+        estimator="sklearn.linear_model.LinearRegression",
         params={},
         features=["x"],
         target="y",

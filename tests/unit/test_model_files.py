@@ -188,3 +188,11 @@ def test_a_registry_without_a_config_trusts_what_the_metadata_names(tmp_path):
     version = registry.register(_fitted(ridge), **_meta(ridge)).version
     loaded, _ = registry.load_artifact(version)
     assert type(loaded).__name__ == "Pipeline"
+
+
+def test_a_registry_without_a_config_needs_the_estimators_path(tmp_path):
+    registry = _registry(tmp_path, None)
+    before = store_listing(registry.store)
+    with pytest.raises(InvalidInputError, match="not a scikit-learn regressor's dotted path"):
+        registry.register(_fitted(LINEAR), **{**_meta(LINEAR), "estimator": "LinearRegression"})
+    assert store_listing(registry.store) == before
