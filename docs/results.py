@@ -316,7 +316,7 @@ def plot_data_and_models(store: Store, config: LifecycleConfig, out: Path) -> Pa
         )
     xs = pd.concat(frames.values())[x_name]
     grid = pd.DataFrame({x_name: np.linspace(xs.min(), xs.max(), 50)})
-    registry = ModelRegistry(store, config.model.name, config.model)
+    registry = ModelRegistry(store, config.model.name, model=config.model)
     for version in registry.versions():
         estimator, _ = registry.load_artifact(version)
         axes.plot(grid[x_name], estimator.predict(grid), linewidth=1.2, label=f"model {version}")

@@ -85,8 +85,8 @@ def test_a_read_only_store_ends_writing_commands_in_one_line(read_only_store, tm
     before = store_listing(store)
     (dataset,) = [k for k in store.list_keys("datasets/data_test/") if k.endswith("parquet")]
     writers = {
-        "ingest": (["ingest", "--data", BATCH, "--name", "batch_1"], "cannot write"),
-        "evaluate": (["evaluate", "--dataset", dataset, "--batch", "b1"], "cannot write"),
+        "ingest": (["ingest", "--data", BATCH, "--name", "batch_1"], "cannot "),
+        "evaluate": (["evaluate", "--dataset", dataset, "--batch", "b1"], "cannot "),
         "train": (["train", "--data", BATCH], "is not writable"),
         "monitor": (["monitor", "--batch-file", BATCH, "--batch-id", "b1"], "is not writable"),
     }

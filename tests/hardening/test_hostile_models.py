@@ -133,7 +133,7 @@ def test_a_registry_without_a_config_refuses_it_too(planted):
     with pytest.raises(IntegrityError, match=planted.named.replace(".", r"\.")):
         registry.load_artifact("1.0")
     with pytest.raises(IntegrityError):
-        registry.set_alias("1.0")
+        registry.artifact("1.0")
     plant(planted.store, "course", "1.0", planted.artifact, estimator="builtins.exec")
     with pytest.raises(IntegrityError, match="not a scikit-learn regressor"):
         registry.load_artifact("1.0")

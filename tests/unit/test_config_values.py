@@ -16,10 +16,9 @@ from lifecycle.config import DriftConfig, LifecycleConfig, ModelConfig, load_con
 from lifecycle.errors import InvalidInputError
 from lifecycle.estimators import check_estimator
 from lifecycle.history import evaluation_log
-from lifecycle.registry import ModelRegistry
 from lifecycle.store import LocalStore
 from pipelines.scenarios import scenario
-from tests.helpers import COURSE, course_model_in_production, store_listing
+from tests.helpers import COURSE, committed, course_model_in_production, store_listing
 
 RIDGE = "model: {estimator: sklearn.linear_model.Ridge, params: "
 REFUSED = {
@@ -138,9 +137,15 @@ def test_the_config_knows_every_flag_a_drift_check_computes(tmp_path, name):
     config = LifecycleConfig(drift=DriftConfig(**FLAG_CONFIGS[name]))
     store = LocalStore(tmp_path / "store")
     course_model_in_production(store)
-    batch = ingest(store, str(COURSE / "batch_6.csv"), "batch_6", config.schema)
-    evaluation = evaluate(store, config, "production", batch.key, "batch_6")
-    decision = detect_drift(store, config, "1.0", batch.key, "batch_6", evaluation.time_stamp)
+
+    def check(tx):
+        batch = ingest(store, str(COURSE / "batch_6.csv"), "batch_6", config.schema, tx.run)
+        evaluation = evaluate(store, config, "production", batch.key, "batch_6", "monitor", tx.run)
+        return detect_drift(
+            store, config, "1.0", batch.key, "batch_6", evaluation.time_stamp, tx.run
+        )
+
+    decision = committed(store, check, config)
     assert list(config.drift_flags()) == list(decision.flags)
 
 
@@ -148,15 +153,18 @@ def test_the_config_knows_the_flags_of_categorical_columns(tmp_path):
     plan = scenario("diabetes", tmp_path)
     config = plan.config
     store = LocalStore(tmp_path / "store")
-    training = ingest(store, str(plan.training_file), "data_init", config.schema)
-    model, _ = train(store, config, [training.key])
-    ModelRegistry(store, config.model.name, config.model).set_alias(model.version)
     batch_id, path = plan.batches[0]
-    batch = ingest(store, str(path), batch_id, config.schema)
-    evaluation = evaluate(store, config, "production", batch.key, batch_id)
-    decision = detect_drift(
-        store, config, model.version, batch.key, batch_id, evaluation.time_stamp
-    )
+
+    def check(tx):
+        training = ingest(store, str(plan.training_file), "data_init", config.schema, tx.run)
+        model, _ = train(store, config, [training.key], None, None, tx.run)
+        batch = ingest(store, str(path), batch_id, config.schema, tx.run)
+        evaluation = evaluate(store, config, model.version, batch.key, batch_id, "monitor", tx.run)
+        return detect_drift(
+            store, config, model.version, batch.key, batch_id, evaluation.time_stamp, tx.run
+        )
+
+    decision = committed(store, check, config)
     assert list(config.drift_flags()) == list(decision.flags)
     assert "chi2_test_sex" in decision.flags
 
@@ -179,10 +187,14 @@ def test_evaluate_refuses_a_constant_target_and_writes_nothing(tmp_path):
     course_model_in_production(store)
     path = tmp_path / "constant.csv"
     path.write_text("x,y\n1,5\n2,5\n3,5\n")
-    batch = ingest(store, str(path), "batch_7", LifecycleConfig().schema)
+    config = LifecycleConfig()
+    batch = committed(store, lambda tx: ingest(store, str(path), "batch_7", config.schema, tx.run))
     before, records = store_listing(store), len(evaluation_log(store).records())
     with pytest.raises(UndefinedMetricError, match="batch 'batch_7'.*metric r2"):
-        evaluate(store, LifecycleConfig(), "production", batch.key, "batch_7")
+        committed(
+            store,
+            lambda tx: evaluate(store, config, "production", batch.key, "batch_7", "m", tx.run),
+        )
     assert store_listing(store) == before
     assert len(evaluation_log(store).records()) == records
     history = [r["score"] for r in evaluation_log(store).records()]

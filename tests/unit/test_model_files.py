@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import uuid
 import zipfile
 
 import numpy as np
@@ -25,6 +26,7 @@ from lifecycle.model_files import (
     trusted_types,
 )
 from lifecycle.registry import ModelRegistry
+from lifecycle.runs import RunContext
 from lifecycle.store import LocalStore
 from tests.helpers import store_listing
 
@@ -52,8 +54,16 @@ def _fitted(model: ModelConfig, schema: SchemaConfig = SCHEMA):
     return build_estimator(model, schema).fit(frame[schema.feature_names], target)
 
 
+RUN = "run-1"
+
+
 def _registry(tmp_path, model: ModelConfig | None = LINEAR) -> ModelRegistry:
-    return ModelRegistry(LocalStore(tmp_path / "store"), "m", model)
+    """A registry that sees the uncommitted versions of the run that registers them."""
+    return ModelRegistry(LocalStore(tmp_path / "store"), "m", own_run=RUN, model=model)
+
+
+def _register(registry: ModelRegistry, fitted, **metadata):
+    return registry.register(fitted, RunContext(RUN, f"train-{uuid.uuid4().hex[:8]}"), **metadata)
 
 
 def _meta(model: ModelConfig) -> dict:
@@ -79,7 +89,7 @@ ESTIMATORS = [
 def test_every_kind_of_regressor_round_trips_through_the_registry(tmp_path, model):
     fitted = _fitted(model)
     registry = _registry(tmp_path, model)
-    version = registry.register(fitted, **_meta(model)).version
+    version = _register(registry, fitted, **_meta(model)).version
     loaded, meta = registry.load_artifact(version)
     frame, _ = _data()
     assert np.array_equal(loaded.predict(frame), fitted.predict(frame))
@@ -104,13 +114,13 @@ def test_a_model_of_another_estimator_is_refused_before_it_is_written(tmp_path):
     ridge = ModelConfig(estimator="sklearn.linear_model.Ridge")
     before = store_listing(registry.store)
     with pytest.raises(InvalidInputError, match=r"untrusted type sklearn\.linear_model\._ridge"):
-        registry.register(_fitted(ridge), **_meta(LINEAR))
+        _register(registry, _fitted(ridge), **_meta(LINEAR))
     assert store_listing(registry.store) == before  # not even a version claim
 
 
 def test_a_stored_model_of_another_estimator_is_refused_by_the_configured_registry(tmp_path):
     ridge = ModelConfig(estimator="sklearn.linear_model.Ridge")
-    version = _registry(tmp_path, ridge).register(_fitted(ridge), **_meta(ridge)).version
+    version = _register(_registry(tmp_path, ridge), _fitted(ridge), **_meta(ridge)).version
     with pytest.raises(IntegrityError, match=r"'m' 1\.0: .*untrusted type sklearn\.linear_model"):
         _registry(tmp_path, LINEAR).load_artifact(version)
 
@@ -174,7 +184,7 @@ def test_a_node_kind_that_loads_a_method_is_refused_even_on_a_trusted_type():
 def test_a_dict_of_plain_values_loads_but_is_not_a_model(tmp_path):
     # Plain values are trusted, so only the registry's predict() check stands.
     registry = _registry(tmp_path)
-    version = registry.register(_fitted(LINEAR), **_meta(LINEAR)).version
+    version = _register(registry, _fitted(LINEAR), **_meta(LINEAR)).version
     from tests.payloads import plant
 
     plant(registry.store, "m", version, skops.io.dumps({"not": "a model"}))
@@ -185,7 +195,7 @@ def test_a_dict_of_plain_values_loads_but_is_not_a_model(tmp_path):
 def test_a_registry_without_a_config_trusts_what_the_metadata_names(tmp_path):
     ridge = ModelConfig(estimator="sklearn.linear_model.Ridge")
     registry = _registry(tmp_path, None)
-    version = registry.register(_fitted(ridge), **_meta(ridge)).version
+    version = _register(registry, _fitted(ridge), **_meta(ridge)).version
     loaded, _ = registry.load_artifact(version)
     assert type(loaded).__name__ == "Pipeline"
 
@@ -194,5 +204,5 @@ def test_a_registry_without_a_config_needs_the_estimators_path(tmp_path):
     registry = _registry(tmp_path, None)
     before = store_listing(registry.store)
     with pytest.raises(InvalidInputError, match="not a scikit-learn regressor's dotted path"):
-        registry.register(_fitted(LINEAR), **{**_meta(LINEAR), "estimator": "LinearRegression"})
+        _register(registry, _fitted(LINEAR), **{**_meta(LINEAR), "estimator": "LinearRegression"})
     assert store_listing(registry.store) == before

@@ -11,12 +11,14 @@ import pytest
 from components.detect_drift.logic import detect_drift
 from components.detect_drift.report import plot_text, pyplot, render_decision_html
 from components.evaluate.logic import evaluate
+from components.finalize.logic import promotion_contribution, standalone_run
 from components.ingest.logic import ingest
+from components.promote.logic import promote
 from components.train.logic import train
 from lifecycle.config import ColumnSpec, LifecycleConfig, SchemaConfig
-from lifecycle.registry import ModelRegistry
 from lifecycle.store import LocalStore
 from pipelines.report import write_scenario_report
+from tests.helpers import committed
 
 FEATURE, CATEGORY, TARGET = "$x_{$", "<b>kind&", "y$"
 CONFIG = LifecycleConfig(
@@ -59,14 +61,27 @@ def test_drift_and_scenario_reports_take_any_column_and_category_name(tmp_path):
     for name, frame in files.items():
         path = tmp_path / f"{name}.csv"
         frame.to_csv(path, index=False)
-        refs[name] = ingest(store, str(path), name, CONFIG.schema)
-    model, _ = train(store, CONFIG, [refs["data_init"].key], refs["data_test"].key)
-    evaluate(store, CONFIG, model.version, refs["data_test"].key, "test", role="test")
-    ModelRegistry(store, "course", CONFIG.model).set_alias(model.version)
-    evaluation = evaluate(store, CONFIG, "production", refs["batch_9"].key, "batch_9")
-    decision = detect_drift(
-        store, CONFIG, model.version, refs["batch_9"].key, "batch_9", evaluation.time_stamp
-    )
+    with standalone_run(store, CONFIG, "setup") as tx:
+        for name in files:
+            path = str(tmp_path / f"{name}.csv")
+            refs[name] = ingest(store, path, name, CONFIG.schema, tx.task(f"ingest-{name}"))
+        model, _ = train(
+            store, CONFIG, [refs["data_init"].key], refs["data_test"].key, None, tx.task("train")
+        )
+        tx.contribute({"registered": [model.version]})
+        test_key = refs["data_test"].key
+        evaluate(store, CONFIG, model.version, test_key, "test", "test", tx.task("evaluate"))
+        decided = promote(store, CONFIG, model.version, "", test_key, "test", tx.task("promote"))
+        tx.contribute(promotion_contribution(decided))
+    batch_key = refs["batch_9"].key
+
+    def check(tx):
+        evaluation = evaluate(store, CONFIG, "production", batch_key, "batch_9", "monitor", tx.run)
+        return detect_drift(
+            store, CONFIG, model.version, batch_key, "batch_9", evaluation.time_stamp, tx.run
+        )
+
+    decision = committed(store, check, CONFIG)
     assert decision.drift and {FEATURE, CATEGORY} <= set(decision.distributions)
 
     page = render_decision_html(store, CONFIG, decision)
