@@ -130,7 +130,9 @@ class ModelRegistry:
         ]
         visibility = self._visibility()
         found = [
-            meta["version"] for meta in load_objects(self.store, metas) if visibility.counts(meta)
+            meta["version"]
+            for meta in load_objects(self.store, metas, cached=False)
+            if visibility.counts(meta)
         ]
         return sorted(found, key=parse_version)
 
@@ -139,7 +141,9 @@ class ModelRegistry:
         listed = self.store.list_keys(f"{self._prefix}claims/")
         return {
             key.rsplit("/", 1)[1]: claim
-            for key, claim in zip(listed, load_objects(self.store, listed), strict=True)
+            for key, claim in zip(
+                listed, load_objects(self.store, listed, cached=False), strict=True
+            )
         }
 
     def get(self, version: str) -> ModelVersion:
