@@ -93,8 +93,8 @@ kfp-deploy: kustomize-install manifests-secret ## Deploy KFP 2.17.0 + our MinIO 
 		$(MANIFESTS_DIR)/overlays kind-$(KIND_CLUSTER) $(KFP_WAIT_TIMEOUT) $(KFP_OVERLAY)
 
 .PHONY: kind-load
-kind-load: install ## Load every stage image (built by make images) into the kind cluster
-	$(PYTHON) -m lifecycle.images | scripts/kind-load.sh $(KIND) $(KIND_CLUSTER)
+kind-load: install ## Load every image the cluster runs (stages, base, MinIO; built by make images) into the kind cluster
+	$(PYTHON) -m lifecycle.images --all | scripts/kind-load.sh $(KIND) $(KIND_CLUSTER)
 
 .PHONY: ui
 ui: ## Open the KFP UI on http://localhost:8080 (kind's port mapping, else a port-forward of svc/ml-pipeline-ui)

@@ -13,8 +13,9 @@
 
 GO ?= go
 # The pseudo-version `go install github.com/minio/minio@latest` resolves to (checked on
-# 2026-12-01; its commit is of 2026-02-12).
-MINIO_VERSION ?= v0.0.0-20260212201848-7aac2a2c5b7c
+# 2026-12-01; its commit is of 2026-02-12). One pin for the local server and the cluster's
+# image: images/minio/minio.version (its content is part of the image's tag).
+MINIO_VERSION ?= $(shell cat images/minio/minio.version)
 MINIO_BIN := $(TOOLS_BIN)/minio
 MINIO_HOST ?= 127.0.0.1
 MINIO_PORT ?= 9000
