@@ -21,14 +21,18 @@ random_hex() {
     od -An -vtx1 -N"$1" /dev/urandom | tr -d ' \n'
 }
 
-mkdir -p "$dir"
-umask 077
+# First every file's values (kept, given or random) and their checks, then the writes: a
+# refusal leaves every file as it was.
+access_keys=() secret_keys=() keep=()
 for i in "${!files[@]}"; do
     env_file="$dir/${files[$i]}"
     if [[ -f "$env_file" && "${FORCE:-0}" != "1" ]]; then
-        echo "manifests-secret: keeping $env_file (FORCE=1 rewrites it)"
+        keep+=(1)
+        access_keys+=("$(sed -n 's/^accesskey=//p' "$env_file")")
+        secret_keys+=("")
         continue
     fi
+    keep+=(0)
     access_var="${access_vars[$i]}" secret_var="${secret_vars[$i]}"
     access_key="${!access_var:-$(random_hex 8)}"
     secret_key="${!secret_var:-$(random_hex 20)}"
@@ -40,16 +44,27 @@ for i in "${!files[@]}"; do
         echo "manifests-secret: $secret_var must be 8+ letters or digits" >&2
         exit 1
     fi
-    tmp="$(mktemp "${env_file}.XXXXXX")"
-    printf 'accesskey=%s\nsecretkey=%s\n' "$access_key" "$secret_key" > "$tmp"
-    mv "$tmp" "$env_file"
-    echo "manifests-secret: wrote $env_file (git-ignored; keys accesskey, secretkey)"
+    access_keys+=("$access_key")
+    secret_keys+=("$secret_key")
 done
 
-# MinIO refuses a user whose access key is the root's, and one user cannot hold two policies
-# here: the three access keys must differ.
-keys="$(for f in "${files[@]}"; do sed -n 's/^accesskey=//p' "$dir/$f"; done)"
-if [[ "$(sort -u <<< "$keys" | wc -l)" -ne "${#files[@]}" ]]; then
+# MinIO refuses a user whose access key is the root's, and each user has one policy: the three
+# access keys must differ.
+if [[ "$(printf '%s\n' "${access_keys[@]}" | sort -u | wc -l)" -ne "${#files[@]}" ]]; then
     echo "manifests-secret: the access keys of ${files[*]} in $dir must all differ" >&2
     exit 1
 fi
+
+mkdir -p "$dir"
+umask 077
+for i in "${!files[@]}"; do
+    env_file="$dir/${files[$i]}"
+    if [[ "${keep[$i]}" == 1 ]]; then
+        echo "manifests-secret: keeping $env_file (FORCE=1 rewrites it)"
+        continue
+    fi
+    tmp="$(mktemp "${env_file}.XXXXXX")"
+    printf 'accesskey=%s\nsecretkey=%s\n' "${access_keys[$i]}" "${secret_keys[$i]}" > "$tmp"
+    mv "$tmp" "$env_file"
+    echo "manifests-secret: wrote $env_file (git-ignored; keys accesskey, secretkey)"
+done
