@@ -9,6 +9,12 @@
 
 KUBE_VERSION ?= v1.35.4
 ETCD_VERSION ?= v3.6.5
+# Argo Workflows' full CRDs (manifests/base/crds/full of its Go module), at the version KFP
+# 2.17.0 installs (its go.mod and third-party/argo kustomizations: v4.0.5). Only downloaded into
+# Go's module cache (`go mod download`), never copied into the repository; the API-server tests
+# read them from there.
+ARGO_WORKFLOWS_MODULE ?= github.com/argoproj/argo-workflows/v4
+ARGO_WORKFLOWS_VERSION ?= v4.0.5
 KUBE_MODULE := tools/kube
 KUBE_BINARIES := kube-apiserver etcd kubectl
 # The stamp names both versions and a hash of the wrapper module's go.mod and go.sum, so any
@@ -33,8 +39,13 @@ $(KUBE_STAMP): $(KUBE_MODULE)/go.mod $(KUBE_MODULE)/go.sum
 	@rm -f $(TOOLS)/.kube-*
 	@touch $@
 
+.PHONY: argo-crds
+argo-crds: ## Download Argo Workflows v4.0.5 (KFP 2.17.0's) into Go's module cache, for its full CRDs
+	@mkdir -p $(TOOLS) && cd $(TOOLS) && GOTOOLCHAIN=local GOFLAGS=-mod=mod $(GO) mod download -json \
+		$(ARGO_WORKFLOWS_MODULE)@$(ARGO_WORKFLOWS_VERSION) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/argo-crds: \1\/manifests\/base\/crds\/full/p'
+
 .PHONY: kube-install
-kube-install: $(KUBE_STAMP) ## Build the pinned kube-apiserver, kubectl (v1.35.4) and etcd (v3.6.5) into .tools/bin (no-op when built)
+kube-install: $(KUBE_STAMP) argo-crds ## Build the pinned kube-apiserver, kubectl (v1.35.4) and etcd (v3.6.5) into .tools/bin (no-op when built), and fetch Argo's CRDs
 
 # The API-server tests (tests/cluster/test_apiserver.py) run against these binaries.
 test: kube-install
