@@ -21,8 +21,10 @@ WHEEL_EPOCH ?= 315532800
 DOCKER_SCRIPTS := scripts/docker-up.sh scripts/docker-down.sh scripts/base-image-offline.sh
 
 # Evaluated only where used. `lifecycle.images` is the one source of image tags;
-# REGISTRY (when set) overrides its default registry.
-BASE_TAG = $(shell $(PYTHON) -m lifecycle.images --stage base)
+# REGISTRY (when set) overrides its default registry. $(shell) does not see exported variables
+# before GNU make 4.4, so the registry is passed as an argument here.
+IMAGES_REGISTRY_ARG = $(if $(REGISTRY),--registry $(REGISTRY))
+BASE_TAG = $(shell $(PYTHON) -m lifecycle.images --stage base $(IMAGES_REGISTRY_ARG))
 IMAGE_VERSION = $(shell $(PYTHON) -c 'import lifecycle; print(lifecycle.__version__)')
 # The content digest the tags abbreviate (not the commit): the same tag is always the same
 # image, whichever commit builds it.

@@ -13,7 +13,7 @@
 
 STAGE_TAGS = $(PYTHON) -m lifecycle.images
 ALL_TAGS = $(PYTHON) -m lifecycle.images --all
-MINIO_TAG = $(shell $(PYTHON) -m lifecycle.images --stage minio)
+MINIO_TAG = $(shell $(PYTHON) -m lifecycle.images --stage minio $(IMAGES_REGISTRY_ARG))
 # MinIO needs no Python; any Debian-like base works, and here the offline one is all there is.
 MINIO_BASE_IMAGE ?= $(BASE_IMAGE)
 MINIO_IMAGE_DIR := build/images/minio
@@ -47,15 +47,20 @@ images-push: install ## Push every image the cluster runs (stages, base, MinIO) 
 	@$(ALL_TAGS) | DOCKER=$(DOCKER) scripts/images-push.sh
 
 .PHONY: image-sizes
-image-sizes: ## Print each image's size and its own layers' size beyond the base
+image-sizes: ## Print each image's size and its own layers' size beyond its base
 	@set -euo pipefail; base_size=$$($(DOCKER) image inspect --format '{{.Size}}' $(BASE_TAG)); \
-	printf '| %-14s | %-46s | %9s | %15s |\n' image tag "size (MB)" "own layers (B)"; \
-	printf '| %-14s | %-46s | %9s | %15s |\n' --- --- ---: ---:; \
-	printf '| %-14s | %-46s | %9.1f | %15s |\n' base $(BASE_TAG) "$$(awk "BEGIN {print $$base_size / 1e6}")" -; \
+	row() { printf '| %-14s | %-52s | %9s | %15s |\n' "$$@"; }; \
+	row image tag "size (MB)" "own layers (B)"; row --- --- ---: ---:; \
+	row base $(BASE_TAG) "$$(awk "BEGIN {printf \"%.1f\", $$base_size / 1e6}")" -; \
 	$(STAGE_TAGS) | while read -r stage tag; do \
 		size=$$($(DOCKER) image inspect --format '{{.Size}}' $$tag); \
-		printf '| %-14s | %-46s | %9.1f | %15d |\n' $$stage $$tag "$$(awk "BEGIN {print $$size / 1e6}")" $$((size - base_size)); \
-	done
+		row $$stage $$tag "$$(awk "BEGIN {printf \"%.1f\", $$size / 1e6}")" $$((size - base_size)); \
+	done; \
+	if $(DOCKER) image inspect $(MINIO_TAG) >/dev/null 2>&1; then \
+		size=$$($(DOCKER) image inspect --format '{{.Size}}' $(MINIO_TAG)); \
+		under=$$($(DOCKER) image inspect --format '{{.Size}}' $(MINIO_BASE_IMAGE) 2>/dev/null || echo 0); \
+		row minio $(MINIO_TAG) "$$(awk "BEGIN {printf \"%.1f\", $$size / 1e6}")" $$((size - under)); \
+	fi
 
 .PHONY: run-docker
 run-docker: install ## Run the scenario in the stage images with kfp.local.DockerRunner (after make images; STORE=dir or minio://…)
