@@ -50,6 +50,7 @@ STAGES: tuple[str, ...] = (
     "detect_drift",
     "select_data",
     "promote",
+    "finalize",
 )
 BASE = "base"
 MINIO = "minio"

