@@ -29,7 +29,7 @@ MINIO_BUCKET ?= lifecycle
 MINIO_READY_TIMEOUT ?= 30
 MINIO_ROOT_USER ?= lifecycle-local
 MINIO_ROOT_PASSWORD ?= lifecycle-local-only-secret
-MINIO_ACCESS_KEY ?= lifecycle-stage
+MINIO_ACCESS_KEY ?= lifecycle-local-stage
 MINIO_SECRET_KEY ?= lifecycle-stage-local-only-secret
 BENCH_STORE_ARGS ?=
 

@@ -97,14 +97,18 @@ def test_the_image_holds_the_binary_of_make_minio_install(minio_image: str, tmp_
     assert config["User"] == f"{MINIO_UID}:{MINIO_UID}"
 
 
-def test_minio_serves_read_only_as_uid_1000(minio_image: str) -> None:
+def test_minio_serves_read_only_as_uid_1000(
+    minio_image: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     port = free_port()
     name = f"lifecycle-test-minio-{uuid.uuid4().hex[:8]}"
-    secret = uuid.uuid4().hex
+    root_key = uuid.uuid4().hex
+    monkeypatch.setenv("MINIO_ROOT_USER", "lifecycle-test")
+    monkeypatch.setenv("MINIO_ROOT_PASSWORD", root_key)  # by name: not on the command line
     docker(
         "run", "--detach", "--rm", "--name", name, "--network", "host",
         "--read-only", "--tmpfs", "/tmp", "--tmpfs", f"/data:uid={MINIO_UID}",
-        "-e", "MINIO_ROOT_USER=lifecycle-test", "-e", f"MINIO_ROOT_PASSWORD={secret}",
+        "--env=MINIO_ROOT_USER", "--env=MINIO_ROOT_PASSWORD",
         minio_image, "server", "/data", f"--address=127.0.0.1:{port}",
         f"--console-address=127.0.0.1:{free_port()}", "--certs-dir=/tmp/certs",
     )  # fmt: skip
@@ -121,7 +125,7 @@ def test_minio_serves_read_only_as_uid_1000(minio_image: str) -> None:
         assert ready, docker("logs", name, check=False).stderr[-2000:]
         client = Minio(
             f"127.0.0.1:{port}",
-            credentials=StaticProvider("lifecycle-test", secret),
+            credentials=StaticProvider("lifecycle-test", root_key),
             secure=False,
         )
         client.make_bucket("lifecycle")

@@ -27,6 +27,9 @@ TEST_FAKES = (
     "testaccess0123",
     "testsecret0123456789abcdef",
     "has:colon@and/slash",
+    "rootsecret01",
+    "kfpsecret01",
+    "team-a-token",
 )
 
 # What the scanner must catch, and look-alikes it must let pass.

@@ -53,7 +53,7 @@ RESOURCES = {
 }
 LARGER_MEMORY_STAGES = {"detect_drift", "train", "select_data"}
 TIMEOUT_SECONDS = "1800"
-STAGE_SECRET = "lifecycle-minio-stage"
+STAGE_SECRET_NAME = "lifecycle-minio-stage"
 SECRET_ENV = [
     {"secretKey": "accesskey", "envVar": "MINIO_ACCESS_KEY"},
     {"secretKey": "secretkey", "envVar": "MINIO_SECRET_KEY"},
@@ -102,7 +102,7 @@ def test_every_executor_reads_store_and_credentials_from_kubernetes(compiled) ->
     for label, config in executors.items():
         (secret,) = config["secretAsEnv"]
         # The stages' own MinIO user (bucket lifecycle only), never KFP's or the root's.
-        assert secret["secretName"] == STAGE_SECRET, label
+        assert secret["secretName"] == STAGE_SECRET_NAME, label
         assert secret["keyToEnv"] == SECRET_ENV, label
         assert secret.get("optional", False) is False, label
         (config_map,) = config["configMapAsEnv"]

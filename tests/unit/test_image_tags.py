@@ -120,7 +120,9 @@ def test_kustomize_component_maps_the_manifests_short_names(
     assert "kind: Component" in text
     for image in (BASE, MINIO):
         repository, tag = image_tag(image, "registry.example:5000/team").rsplit(":", 1)
-        assert f"  - name: lifecycle-{image}\n    newName: {repository}\n    newTag: {tag}\n" in text
+        assert (
+            f"  - name: lifecycle-{image}\n    newName: {repository}\n    newTag: {tag}\n" in text
+        )
 
 
 def test_cli_lists_the_stages_or_every_image(capsys: pytest.CaptureFixture[str]) -> None:
