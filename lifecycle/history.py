@@ -128,7 +128,7 @@ class AppendLog:
         except (KeyNotFoundError, ValueError):
             return -1
 
-    def refresh_view(self) -> None:
+    def refresh_view(self, visibility: Visibility | None = None) -> None:
         """Make the stored view hold every committed record; rewrite it only when it lags.
 
         Called when a run commits. Views are written only under an exclusive lease (a
@@ -138,10 +138,13 @@ class AppendLog:
         record of every run committed before it was listed. Concurrent committers mostly find
         their records already in a view the lease holder just wrote, and stop without writing.
 
+        Args:
+            visibility: the committed runs, when the caller has just read them.
+
         Raises:
             StoreError: the store failed, or the lease stayed taken past its expiry.
         """
-        committed = self.records()
+        committed = self.visible_records(visibility or CommitLog(self.store).visibility())
         started = time.monotonic()
         inspected = started
         pause = 0.002

@@ -22,7 +22,8 @@ WAIT ?=
 CRON ?= 0 0 2 * * *
 SCHEDULE_NAME ?= lifecycle-monitoring-daily
 SCHEDULE_SOURCE ?= incoming/latest.csv
-SCHEDULE_BATCH_ID ?= daily
+# Empty: each scheduled run names its batch by its schedule time (UTC).
+SCHEDULE_BATCH_ID ?=
 MINIO_FORWARD_PORT ?= 9000
 LIFECYCLE_BUCKET ?= lifecycle
 KFP_CLIENT := $(PYTHON) -m pipelines.kfp_client --kubectl $(KUBECTL)
@@ -43,7 +44,7 @@ submit: install ## Run a pipeline on the uploaded data (PIPELINE=training|monito
 .PHONY: schedule
 schedule: install ## Schedule the monitoring run (CRON="0 0 2 * * *" UTC, max 1 at a time, no catch-up); updates it when cron or parameters changed
 	$(KFP_CLIENT) schedule --name $(SCHEDULE_NAME) --cron "$(CRON)" --source $(SCHEDULE_SOURCE) \
-		--batch-id $(SCHEDULE_BATCH_ID) --config $(CONFIG) --experiment $(EXPERIMENT) \
+		--batch-id "$(SCHEDULE_BATCH_ID)" --config $(CONFIG) --experiment $(EXPERIMENT) \
 		$(foreach p,$(PARAMS),--param $(p))
 
 .PHONY: unschedule

@@ -36,7 +36,7 @@ from pipelines.kfp_client import (
 )
 from tests.pipelines.fake_kfp import API, FakeKfp, FakeKfpServer
 
-MONITORING_PARAMS = {"batch_source": "incoming/latest.csv", "batch_id": "daily"}
+MONITORING_PARAMS = {"batch_source": "incoming/latest.csv", "batch_id": ""}
 
 
 @pytest.fixture
@@ -199,7 +199,7 @@ def test_second_submit_reuses_experiment_and_version(kfp: FakeKfp, client) -> No
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"batch_source": "incoming/latest.csv"}, "needs parameter batch_id"),
+        ({"batch_id": "batch_1"}, "needs parameter batch_source"),
         ({**MONITORING_PARAMS, "minio_secret": "x"}, "has no parameter minio_secret"),
     ],
 )
@@ -286,7 +286,7 @@ def test_changed_parameters_replace_the_schedule_and_are_named(kfp: FakeKfp, cli
 
     assert again.action == "updated"
     assert again.changes == (
-        "parameter batch_id 'daily' -> 'hourly'",
+        "parameter batch_id '' -> 'hourly'",
         f"parameter config_json <{len(config_json)} characters> added",
     )
     (current,) = kfp.recurring_runs.values()
@@ -376,7 +376,7 @@ def test_cli_schedule_twice_then_with_a_new_cron(
     first, second = kfp.calls("POST", f"{API}/recurringruns")
     assert first.body["runtime_config"]["parameters"] == {
         "batch_source": "incoming/latest.csv",
-        "batch_id": "daily",
+        "batch_id": "",
     }
     assert second.body["trigger"]["cron_schedule"]["cron"] == "0 0 4 * * *"
 
