@@ -7,6 +7,7 @@ YAML file and by the pipelines' ``config_json`` parameter.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -235,6 +236,141 @@ class PromotionConfig(_Frozen):
         return value
 
 
+# Kubernetes quantities (the forms kfp's set_cpu_*/set_memory_* accept): CPU in cores or
+# millicores, memory in bytes with a decimal or binary suffix.
+_CPU = re.compile(r"^(\d+(?:\.\d+)?)(m?)$")
+_MEMORY = re.compile(r"^(\d+(?:\.\d+)?)(|K|M|G|T|Ki|Mi|Gi|Ti)$")
+_MEMORY_FACTORS = {
+    "": 1, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
+    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40,
+}  # fmt: skip
+
+
+def cpu_cores(quantity: str) -> float:
+    """``"500m"`` -> 0.5, ``"2"`` -> 2.0.
+
+    Raises:
+        ValueError: not a CPU quantity.
+    """
+    match = _CPU.match(quantity)
+    if not match:
+        raise ValueError(f"CPU {quantity!r}: use cores or millicores, e.g. 2, 0.5 or 500m")
+    return float(match[1]) / (1000 if match[2] else 1)
+
+
+def memory_bytes(quantity: str) -> float:
+    """``"1Gi"`` -> 1073741824.0, ``"500M"`` -> 5e8.
+
+    Raises:
+        ValueError: not a memory quantity.
+    """
+    match = _MEMORY.match(quantity)
+    if not match:
+        raise ValueError(f"memory {quantity!r}: use bytes with a suffix, e.g. 512Mi, 2Gi or 500M")
+    return float(match[1]) * _MEMORY_FACTORS[match[2]]
+
+
+class StageResources(_Frozen):
+    """What one stage's pod asks for and may use on a cluster, and how long it may run."""
+
+    cpu_request: str = "100m"
+    cpu_limit: str = "1"
+    memory_request: str = "256Mi"
+    memory_limit: str = "1Gi"
+    # The pod's activeDeadlineSeconds: a hung stage fails instead of holding its run forever.
+    timeout_seconds: int = Field(default=1800, ge=1)
+
+    @field_validator("cpu_request", "cpu_limit")
+    @classmethod
+    def _cpu(cls, value: str) -> str:
+        cpu_cores(value)
+        return value
+
+    @field_validator("memory_request", "memory_limit")
+    @classmethod
+    def _memory(cls, value: str) -> str:
+        memory_bytes(value)
+        return value
+
+    @model_validator(mode="after")
+    def _requests_within_limits(self) -> StageResources:
+        if cpu_cores(self.cpu_request) > cpu_cores(self.cpu_limit):
+            raise ValueError(f"cpu_request {self.cpu_request} exceeds cpu_limit {self.cpu_limit}")
+        if memory_bytes(self.memory_request) > memory_bytes(self.memory_limit):
+            raise ValueError(
+                f"memory_request {self.memory_request} exceeds memory_limit {self.memory_limit}"
+            )
+        return self
+
+
+class StageResourcesOverride(_Frozen):
+    """One stage's departures from ``cluster.defaults``; unset fields keep the default."""
+
+    cpu_request: str | None = None
+    cpu_limit: str | None = None
+    memory_request: str | None = None
+    memory_limit: str | None = None
+    timeout_seconds: int | None = Field(default=None, ge=1)
+
+
+def _default_stage_overrides() -> dict[str, StageResourcesOverride]:
+    # The drift suite holds a batch and the reference profile in memory (bench-drift: 258 MB
+    # at 1M rows, 661 MB at 10M); training holds every batch seen since the last training.
+    return {
+        "detect_drift": StageResourcesOverride(memory_limit="2Gi"),
+        "train": StageResourcesOverride(memory_limit="2Gi"),
+        "select_data": StageResourcesOverride(memory_limit="2Gi"),
+    }
+
+
+class ClusterConfig(_Frozen):
+    """How the stages run on a Kubeflow cluster: compiled into the pipeline's spec.
+
+    Read when a pipeline is compiled (``make compile``, and ``make upload``, ``submit`` and
+    ``schedule`` with ``CONFIG=``), not when a run starts: the platform spec is fixed at
+    upload. The local runner ignores it.
+    """
+
+    defaults: StageResources = Field(default_factory=StageResources)
+    # A config file's `stages:` replaces this whole mapping (pipelines/scenarios/course.yaml
+    # spells the defaults out).
+    stages: dict[str, StageResourcesOverride] = Field(default_factory=_default_stage_overrides)
+
+    @field_validator("stages")
+    @classmethod
+    def _known_stages(
+        cls, value: dict[str, StageResourcesOverride]
+    ) -> dict[str, StageResourcesOverride]:
+        from lifecycle.images import STAGES
+
+        unknown = sorted(set(value) - set(STAGES))
+        if unknown:
+            raise ValueError(f"unknown stages {unknown}; known: {list(STAGES)}")
+        return value
+
+    @model_validator(mode="after")
+    def _every_stage_is_consistent(self) -> ClusterConfig:
+        for stage in self.stages:
+            self.for_stage(stage)
+        return self
+
+    def for_stage(self, stage: str) -> StageResources:
+        """The defaults with the stage's overrides applied.
+
+        Raises:
+            ValueError: the merged requests exceed the merged limits.
+        """
+        override = self.stages.get(stage)
+        if override is None:
+            return self.defaults
+        changes = override.model_dump(exclude_none=True)
+        try:
+            return StageResources(**{**self.defaults.model_dump(), **changes})
+        except ValidationError as exc:
+            problem = exc.errors()[0]["msg"].removeprefix("Value error, ")
+            raise ValueError(f"stage {stage}: {problem}") from None
+
+
 class LifecycleConfig(_Frozen):
     """Everything a run of the lifecycle needs to know besides its data and store."""
 
@@ -243,6 +379,7 @@ class LifecycleConfig(_Frozen):
     drift: DriftConfig = Field(default_factory=DriftConfig)
     retrain: RetrainConfig = Field(default_factory=RetrainConfig)
     promotion: PromotionConfig = Field(default_factory=PromotionConfig)
+    cluster: ClusterConfig = Field(default_factory=ClusterConfig)
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
