@@ -303,6 +303,18 @@ class StageResources(_Frozen):
         return self
 
 
+class TaskRetry(_Frozen):
+    """Every task's retry policy on a cluster: ``num_retries`` more attempts, the first
+    ``backoff_seconds`` later, each next one ``backoff_factor`` times later, at most
+    ``backoff_max_seconds``. Safe for every stage: a task's writes are keyed by its run and
+    task, so a second attempt writes nothing twice (lifecycle/runs.py). 0 turns retries off."""
+
+    num_retries: int = Field(default=2, ge=0, le=10)
+    backoff_seconds: int = Field(default=15, ge=1)
+    backoff_factor: float = Field(default=3.0, ge=1, allow_inf_nan=False)
+    backoff_max_seconds: int = Field(default=120, ge=1)
+
+
 class StageResourcesOverride(_Frozen):
     """One stage's departures from ``cluster.defaults``; unset fields keep the default."""
 
@@ -332,6 +344,7 @@ class ClusterConfig(_Frozen):
     """
 
     defaults: StageResources = Field(default_factory=StageResources)
+    retry: TaskRetry = Field(default_factory=TaskRetry)
     # A config file's `stages:` replaces this whole mapping (pipelines/scenarios/course.yaml
     # spells the defaults out).
     stages: dict[str, StageResourcesOverride] = Field(default_factory=_default_stage_overrides)

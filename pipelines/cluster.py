@@ -24,16 +24,17 @@ What it sets, and why:
   alias); a cache hit would return a version that was never registered in this store (e.g.
   after a reset). Each stage takes seconds, so caching would save little and could silently
   skip work.
-* **Every stage may be retried** (:data:`TASK_RETRY`): each task's writes are keyed by its run
-  and task name and its last write is its result (:mod:`lifecycle.runs`), so a second attempt
-  of a task that finished writes nothing and returns its outputs, and a second attempt of one
-  that died half-way overwrites its own objects. That also makes harmless the retries KFP's
-  Argo configuration adds on its own (``retryStrategy: {limit: 2, retryPolicy: OnError}`` for
-  every template in the workflow-controller ConfigMap). A run counts only once its exit handler
-  commits it (:mod:`components.finalize.logic`). The store client retries transient errors for
-  ~10 s in-process; the task retry covers longer outages (the MinIO pod restarting, a node
-  going away). The local runner runs the pipelines without task retries
-  (:mod:`pipelines.local`): there a failure is bad input or a bug, which a retry cannot mend.
+* **Every stage may be retried** (the config's ``cluster.retry``): each task's writes are
+  keyed by its run and task name and its last write is its result (:mod:`lifecycle.runs`),
+  so a second attempt of a task that finished writes nothing and returns its outputs, and a
+  second attempt of one that died half-way overwrites its own objects. That also makes
+  harmless the retries KFP's Argo configuration adds on its own (``retryStrategy: {limit: 2,
+  retryPolicy: OnError}`` for every template in the workflow-controller ConfigMap). A run
+  counts only once its exit handler commits it (:mod:`components.finalize.logic`). The store
+  client retries transient errors for ~10 s in-process; the task retry covers longer outages
+  (the MinIO pod restarting, a node going away). The local runner runs the pipelines without
+  task retries (:mod:`pipelines.local`): there a failure is bad input or a bug, which a retry
+  cannot mend.
 * **Image pull policy ``IfNotPresent``**: stage images are loaded with ``kind load``, not pulled
   from a registry. Images themselves are set by the components from
   :func:`lifecycle.images.image_tag`; this helper checks the task carries that tag.
@@ -63,21 +64,6 @@ STORE_CONFIG_MAP = "lifecycle-store"
 STORE_CONFIG_MAP_ENV = {"STORE": "STORE"}
 IMAGE_PULL_POLICY = "IfNotPresent"
 
-
-@dataclass(frozen=True)
-class RetrySettings:
-    """A task retry policy: ``num_retries`` more attempts, ``backoff_duration`` times
-    ``backoff_factor**n`` apart, at most ``backoff_max_duration`` each."""
-
-    num_retries: int = 2
-    backoff_duration: str = "15s"
-    backoff_factor: float = 3.0
-    backoff_max_duration: str = "120s"
-
-
-# Every task's retry on a cluster: 3 attempts in all, 15 s then 45 s apart, on top of the
-# store's own ~10 s of in-process retries; long enough for the MinIO pod to restart.
-TASK_RETRY = RetrySettings()
 
 # The cluster settings configure_task compiles in: the course defaults, unless compile_with
 # builds a pipeline under another config's.
@@ -125,31 +111,29 @@ class Backend:
     """What differs between the pipelines as a cluster runs them and as the local runner does.
 
     Attributes:
-        retry: every task's retry policy (None: no task retries).
+        retries: whether tasks get the cluster config's retry policy.
         schedule_time: what names the batch of a monitoring run given no batch id: KFP's
             schedule-time placeholder on a cluster; the local runner has no schedules (and
             cannot resolve that placeholder), so it gives none.
     """
 
-    retry: RetrySettings | None
+    retries: bool
     schedule_time: str
 
 
-CLUSTER = Backend(TASK_RETRY, dsl.PIPELINE_JOB_SCHEDULE_TIME_UTC_PLACEHOLDER)
+CLUSTER = Backend(True, dsl.PIPELINE_JOB_SCHEDULE_TIME_UTC_PLACEHOLDER)
 # Locally a failure is bad input or a bug, which a retry cannot mend; the store client still
 # retries transient store errors in-process.
-LOCAL = Backend(None, "")
+LOCAL = Backend(False, "")
 
 
-def configure_task(
-    task: dsl.PipelineTask, stage: str, retry: RetrySettings | None = TASK_RETRY
-) -> dsl.PipelineTask:
+def configure_task(task: dsl.PipelineTask, stage: str, retries: bool = True) -> dsl.PipelineTask:
     """Give a pipeline task the cluster settings of its stage (see the module docstring).
 
     Args:
         task: the task returned by calling a stage component inside a pipeline.
         stage: the stage's name in :data:`lifecycle.images.STAGES`, e.g. ``"detect_drift"``.
-        retry: the task's retry policy; None for none.
+        retries: whether the task gets the config's retry policy (``cluster.retry``).
 
     Returns:
         The same task, for chaining.
@@ -169,7 +153,8 @@ def configure_task(
         task, secret_name=MINIO_SECRET_NAME, secret_key_to_env=MINIO_SECRET_ENV
     )
     kubernetes.set_image_pull_policy(task, IMAGE_PULL_POLICY)
-    resources = _CLUSTER.get().for_stage(stage)
+    cluster = _CLUSTER.get()
+    resources = cluster.for_stage(stage)
     task.set_cpu_request(resources.cpu_request)
     task.set_cpu_limit(resources.cpu_limit)
     task.set_memory_request(resources.memory_request)
@@ -177,11 +162,12 @@ def configure_task(
     kubernetes.set_timeout(task, resources.timeout_seconds)
     # Every stage reads or writes store state outside KFP's cache key (module docstring).
     task.set_caching_options(False)
-    if retry is not None and retry.num_retries > 0:
+    retry = cluster.retry
+    if retries and retry.num_retries > 0:
         task.set_retry(
             num_retries=retry.num_retries,
-            backoff_duration=retry.backoff_duration,
+            backoff_duration=f"{retry.backoff_seconds}s",
             backoff_factor=retry.backoff_factor,
-            backoff_max_duration=retry.backoff_max_duration,
+            backoff_max_duration=f"{retry.backoff_max_seconds}s",
         )
     return task

@@ -54,7 +54,7 @@ def test_a_partial_override_keeps_the_other_defaults() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("cluster:\n  stages:\n    trian: {}\n", "cluster.stages: Value error, unknown stages"),
+        ("cluster:\n  stages:\n    trian: {}\n", "cluster.stages: unknown stages"),
         ("cluster:\n  defaults: {cpu_limit: lots}\n", "cluster.defaults.cpu_limit"),
         ("cluster:\n  defaults: {memory_limit: 2GB}\n", "cluster.defaults.memory_limit"),
         ("cluster:\n  defaults: {timeout_seconds: 0}\n", "cluster.defaults.timeout_seconds"),
