@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -103,10 +102,6 @@ class ServeApp:
 
     def start(self) -> None:
         """Start following the production alias and flushing the log."""
-        # The fast path hands the estimator a float64 matrix in the trained column order
-        # (checked against a DataFrame when the version was loaded); sklearn's reminder that
-        # it was fitted with names is noise here.
-        warnings.filterwarnings("ignore", message="X does not have valid feature names")
         if self.log is not None:
             self.log.start()
         self.holder.start(self.settings.reload_seconds)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,7 @@ _log = logging.getLogger(__name__)
 PRODUCTION = "production"
 # The fast path (a float64 matrix) must give what a DataFrame gives, to within this.
 _AGREEMENT = 1e-9
+_NO_NAMES_WARNING = "X does not have valid feature names"
 
 
 class VerificationError(LifecycleError):
@@ -98,6 +100,10 @@ def verify(name: str, estimator: Any, metadata: ModelVersion, schema: InputSchem
     if not schema.all_numeric:
         return as_frame
     as_matrix = LoadedModel(name, metadata.version, estimator, metadata, schema.names, False)
+    # The matrix holds the trained columns in the trained order (checked below against a
+    # DataFrame), so sklearn's reminder that the model was fitted with column names is noise
+    # on every request of this process.
+    warnings.filterwarnings("ignore", message=_NO_NAMES_WARNING, category=UserWarning)
     try:
         fast = as_matrix.predict(probe, 3)
     except Exception:  # the estimator insists on a DataFrame: serve it one
