@@ -5,49 +5,22 @@ measurements put KServe's ``ModelServer`` below MLServer); see ``bench/results/s
 
 ``lifecycle serve`` validates its settings, checks the store, and hands both to granian's
 worker process through the environment (:data:`SETTINGS_ENV`, ``STORE``): the worker builds the
-app with :func:`app_from_environment`. On SIGTERM or SIGINT granian stops accepting, finishes
-the requests in flight, and the app flushes the prediction log before the process exits.
+app with :func:`components.serve.factory.app_from_environment`. This module imports nothing of
+the app, so granian's main process stays small. On SIGTERM or SIGINT granian stops accepting,
+finishes the requests in flight, and the app flushes the prediction log before the worker exits.
 """
 
 from __future__ import annotations
 
 import os
 
-from components.serve.app import ServeApp
-from components.serve.metrics import ServerMetrics
-from components.serve.model_holder import ModelHolder
-from components.serve.prediction_log import PredictionLog
-from components.serve.protocol import InputSchema
 from components.serve.settings import ServeSettings
-from lifecycle.errors import InvalidInputError
-from lifecycle.store import STORE_ENV, Store, open_store
+from lifecycle.store import STORE_ENV
 
 SETTINGS_ENV = "LIFECYCLE_SERVE_SETTINGS"
-APP_FACTORY = "components.serve.server:app_from_environment"
+APP_FACTORY = "components.serve.factory:app_from_environment"
 # Seconds granian waits for its worker to finish requests and flush the log on shutdown.
 WORKER_STOP_SECONDS = 60
-
-
-def build_app(settings: ServeSettings, store: Store) -> ServeApp:
-    """The app for ``settings`` on ``store`` (not started: granian starts it in its worker)."""
-    schema = InputSchema.from_config(settings.lifecycle.schema)
-    model = settings.served_model
-    log = PredictionLog(store, model, schema.names, settings.log) if settings.log.enabled else None
-    return ServeApp(settings, ModelHolder(store, model, schema), log, ServerMetrics(model))
-
-
-def app_from_environment() -> ServeApp:
-    """granian's factory: the app from the settings and store ``lifecycle serve`` exported.
-
-    Raises:
-        InvalidInputError: the settings variable is missing or invalid.
-    """
-    text = os.environ.get(SETTINGS_ENV)
-    if not text:
-        raise InvalidInputError(
-            f"${SETTINGS_ENV} is not set: start the server with lifecycle serve"
-        )
-    return build_app(ServeSettings.from_json(text), open_store(os.environ.get(STORE_ENV)))
 
 
 def serve(settings: ServeSettings, store_uri: str) -> None:

@@ -1,0 +1,28 @@
+# Serving (issue 16): `lifecycle serve` locally, in its image, on a cluster (KServe), and its
+# load benchmark against MLServer. components/serve/README.md describes the server.
+
+SERVE_PORT ?= 8080
+SERVE_HOST ?= 127.0.0.1
+SERVE_ARGS ?=
+SERVE_BENCH_VENV ?= .venv-serve-bench
+SERVE_BENCH_PYTHON := $(SERVE_BENCH_VENV)/bin/python
+SERVE_BENCH_REQUIREMENTS := bench/requirements-serve-bench.txt
+BENCH_SERVE_ARGS ?=
+SERVING_OVERLAY ?= $(MANIFESTS_DIR)/overlays/serving
+
+$(SERVE_BENCH_VENV)/.installed: $(SERVE_BENCH_REQUIREMENTS)
+	$(PYTHON_BOOTSTRAP) -m venv $(SERVE_BENCH_VENV)
+	$(SERVE_BENCH_PYTHON) -m pip install --quiet -r $(SERVE_BENCH_REQUIREMENTS)
+	@touch $@
+
+.PHONY: serve-bench-venv
+serve-bench-venv: $(SERVE_BENCH_VENV)/.installed ## Create .venv-serve-bench (MLServer 1.7.1 + mlserver-sklearn) for make bench-serve
+
+.PHONY: serve
+serve: install ## Serve the production model on http://127.0.0.1:8080 (STORE=…, SERVE_PORT=, SERVE_ARGS="--reload-seconds 2 …")
+	$(LIFECYCLE) serve --host $(SERVE_HOST) --port $(SERVE_PORT) $(if $(STORE),--store $(STORE)) $(SERVE_ARGS)
+
+.PHONY: bench-serve
+bench-serve: install serve-bench-venv ## Load benchmark: ours vs MLServer 1.7.1 with wrk (needs Debian's wrk); writes bench/results/serve.md
+	@command -v wrk >/dev/null || { echo "error: wrk is not installed: apt-get install wrk" >&2; exit 2; }
+	$(PYTHON) bench/bench_serve.py --bench-python $(SERVE_BENCH_PYTHON) $(BENCH_SERVE_ARGS)
