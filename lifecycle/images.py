@@ -29,6 +29,8 @@ STAGES: tuple[str, ...] = (
     "detect_drift",
     "select_data",
     "promote",
+    "serve",
+    "predict",
 )
 
 

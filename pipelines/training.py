@@ -5,6 +5,7 @@ from kfp import dsl
 from components.evaluate.component import evaluate
 from components.ingest.component import ingest
 from components.promote.component import promote
+from components.serve.component import serve
 from components.train.component import train
 from components.validate.component import validate
 from lifecycle.config import DEFAULT_CONFIG_JSON
@@ -60,7 +61,7 @@ def training_pipeline(
         "evaluate",
     )
     # Makes the model production unless a better one already is.
-    configure_task(
+    promotion = configure_task(
         promote(
             challenger_version=model.outputs["Output"],
             champion_version="production",
@@ -70,3 +71,6 @@ def training_pipeline(
         ).after(evaluation),
         "promote",
     )
+    with dsl.If(promotion.outputs["promoted"] == True, name="promoted"):  # noqa: E712 - KFP condition
+        # Makes sure the InferenceService serving production exists (on a cluster only).
+        configure_task(serve(config_json=config_json), "serve")

@@ -34,7 +34,7 @@ KUSTOMIZE = REPO / ".tools" / "bin" / "kustomize"
 VENV_BIN = Path(sys.executable).parent
 
 # What `make manifests-check` renders, and the overlays that fetch upstream KFP instead.
-OFFLINE_OVERLAYS = ("kfp-offline", "kind-offline", "minio")
+OFFLINE_OVERLAYS = ("kfp-offline", "kind-offline", "minio", "serving")
 REMOTE_OVERLAYS = ("kfp", "kind")
 NAMESPACE = "kubeflow"
 MINIO_SECRET_NAME = "mlpipeline-minio-artifact"
