@@ -228,6 +228,9 @@ def cmd_scenario(args: argparse.Namespace) -> int:
         for batch_id, path in plan.batches:
             print(f"== monitoring {batch_id}", flush=True)
             run_monitoring(str(path), batch_id, store_uri, config, args.runner)
+        from pipelines.scenarios.serving import served_segment  # serve … reload, own store
+
+        served_segment(plan, config, args.runner)
     print(f"\nScenario {plan.name!r}, store {store_uri}:\n")
     print(format_table(batch_outcomes(store, config.model.name)))
     from pipelines.report import write_scenario_report
