@@ -253,6 +253,10 @@ class ServeApp:
         length = headers.get("content-length")
         limit = self.max_body_bytes
         if length is not None and length.isdigit() and int(length) > limit:
+            # Read and discard the body (without keeping it) so that the client, which sends
+            # the whole body before it reads, gets the 400 rather than a broken pipe.
+            async for _ in proto:
+                pass
             response = self._too_large(int(length))
         else:
             body = b""
