@@ -71,6 +71,6 @@ def training_pipeline(
         ).after(evaluation),
         "promote",
     )
-    with dsl.If(promotion.outputs["promoted"] == True, name="promoted"):  # noqa: E712 - KFP condition
-        # Makes sure the InferenceService serving production exists (on a cluster only).
-        configure_task(serve(config_json=config_json), "serve")
+    # Makes sure the InferenceService serving production exists (on a cluster; idempotent, so
+    # it runs whatever the promotion decided: the server follows the alias by itself).
+    configure_task(serve(config_json=config_json).after(promotion), "serve")

@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PIPELINE_FILES: tuple[str, ...] = (
     "pipelines/training_pipeline.yaml",
     "pipelines/monitoring_pipeline.yaml",
+    "pipelines/batch_scoring_pipeline.yaml",
 )
 
 

@@ -168,7 +168,8 @@ def test_is_an_uncompressed_diagrams_net_file(drawio: ET.Element) -> None:
 
 def test_one_oval_per_task(tasks: list[Task], ovals) -> None:
     assert sorted(ovals) == sorted(task.where for task in tasks)
-    assert len(ovals) == len(tasks) == 15  # 7 training tasks, 8 monitoring ones
+    # 8 training tasks (serve after a promotion), 8 monitoring ones, 1 batch-scoring one.
+    assert len(ovals) == len(tasks) == 17
 
 
 def test_each_oval_carries_its_components_properties(tasks: list[Task], ovals, objects) -> None:
@@ -223,6 +224,8 @@ def test_one_rectangle_per_task_artifact_per_source_and_per_store_area(
         keys.EVALUATION_VIEW,
         keys.DRIFT_VIEW,
         keys.DECISION_VIEW,
+        f"{keys.PREDICTIONS}/",
+        f"{keys.BATCH_PREDICTIONS}/",
     }
 
 
@@ -299,7 +302,8 @@ def test_an_arrow_per_input_output_and_after(
                     assert (ovals[by_name[(task.path, dependency)].where], oval) in after
                     checked += 1
     assert checked > 40
-    assert len(after) == 5  # validate→ingest ×3, evaluate→promote, evaluate-2→promote
+    # validate→ingest ×3, evaluate→promote, evaluate-2→promote, promote→serve
+    assert len(after) == 6
 
 
 def test_the_order_only_arrows_are_dotted(objects, edges) -> None:

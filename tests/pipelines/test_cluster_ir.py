@@ -31,7 +31,7 @@ RETRY_POLICY = {
     "backoffMaxDuration": "120s",
 }
 STAGES_OF = {
-    "training": {"validate", "ingest", "train", "evaluate", "promote"},
+    "training": {"validate", "ingest", "train", "evaluate", "promote", "serve"},
     "monitoring": {
         "validate",
         "ingest",
@@ -185,4 +185,7 @@ def test_drift_branch_reads_the_drift_output_and_holds_the_retraining(tmp_path: 
 def test_training_has_no_branch_and_every_stage_but_drift(tmp_path: Path) -> None:
     spec, _, _ = compile_docs("training", tmp_path)
     stages = {stage_of(t["componentRef"]["name"]) for _, _, t in all_tasks(spec)}
-    assert stages == {"validate", "ingest", "train", "evaluate", "promote"}
+    assert stages == {"validate", "ingest", "train", "evaluate", "promote", "serve"}
+    # The serve step (the InferenceService exists) comes after the promotion.
+    (serve,) = [t for _, _, t in all_tasks(spec) if stage_of(t["componentRef"]["name"]) == "serve"]
+    assert serve["dependentTasks"] == ["promote"]
