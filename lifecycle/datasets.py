@@ -11,6 +11,7 @@ import pandas as pd
 
 from lifecycle import keys
 from lifecycle.errors import KeyNotFoundError
+from lifecycle.runs import RunContext
 from lifecycle.store import Store
 from lifecycle.tables import from_parquet_bytes, to_parquet_bytes
 
@@ -26,6 +27,9 @@ class DatasetRef:
     columns: tuple[str, ...]
     source: str
     created_at: str
+    # The run and task that first stored this content (later runs reuse it as it is).
+    run_id: str | None = None
+    task: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -37,11 +41,14 @@ class DatasetRef:
         return cls(**data)
 
 
-def write_dataset(store: Store, name: str, frame: pd.DataFrame, source: str) -> DatasetRef:
+def write_dataset(
+    store: Store, name: str, frame: pd.DataFrame, source: str, run: RunContext
+) -> DatasetRef:
     """Store ``frame`` as Parquet under ``datasets/<name>/<hash>/``; idempotent for equal data.
 
     The data is written before its metadata, so a dataset is visible (has
-    ``meta.json``) only once complete.
+    ``meta.json``) only once complete. Equal data is stored once, by the first run to write
+    it; it is not the run's to roll back, as later runs may already use it.
     """
     data = to_parquet_bytes(frame)
     digest = hashlib.sha256(data).hexdigest()
@@ -57,6 +64,8 @@ def write_dataset(store: Store, name: str, frame: pd.DataFrame, source: str) -> 
         columns=tuple(str(column) for column in frame.columns),
         source=source,
         created_at=datetime.now(UTC).isoformat(),
+        run_id=run.run_id,
+        task=run.task,
     )
     store.put_bytes(key, data)
     store.put_bytes(meta_key, ref.to_json().encode())

@@ -10,6 +10,7 @@ from components.validate.logic import validate_frame
 from lifecycle.config import SchemaConfig
 from lifecycle.datasets import DatasetRef, write_dataset
 from lifecycle.errors import InvalidInputError
+from lifecycle.runs import RunContext
 from lifecycle.store import Store, validate_key, validate_name
 from lifecycle.tables import parse_table, read_table
 
@@ -31,7 +32,9 @@ def read_source(store: Store, source: str) -> pd.DataFrame:
     return parse_table(store.get_bytes(key), source)
 
 
-def ingest(store: Store, source: str, name: str, schema: SchemaConfig) -> DatasetRef:
+def ingest(
+    store: Store, source: str, name: str, schema: SchemaConfig, run: RunContext
+) -> DatasetRef:
     """Validate ``source`` against ``schema`` and store it as dataset ``name``.
 
     Nothing is written when validation fails. Equal data gives the same key.
@@ -42,4 +45,4 @@ def ingest(store: Store, source: str, name: str, schema: SchemaConfig) -> Datase
     """
     validate_name(name, "dataset name")
     frame = validate_frame(read_source(store, source), schema, source)
-    return write_dataset(store, name, frame, source)
+    return write_dataset(store, name, frame, source, run)
