@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from lifecycle.store.base import validate_name
 
 DATASETS = "datasets"
@@ -117,3 +119,9 @@ def batch_predictions_prefix(model_name: str, version: str, batch: str) -> str:
         f"{BATCH_PREDICTIONS}/{validate_name(model_name, 'model name')}/"
         f"{validate_name(version, 'model version')}/{validate_name(batch, 'batch id')}/"
     )
+
+
+def stamped_name(stamp: str, suffix: str) -> str:
+    """A unique object name that sorts by time: the stamp made key-safe, a random part, a suffix
+    (the prediction log's flushes, batch-scoring runs)."""
+    return f"{stamp.replace(':', '').replace('+', 'Z')}-{uuid.uuid4().hex[:12]}{suffix}"

@@ -27,7 +27,7 @@ from components.serve.protocol import MAX_MAGNITUDE, InputSchema
 from lifecycle import keys
 from lifecycle.config import LifecycleConfig
 from lifecycle.errors import InvalidInputError
-from lifecycle.history import now_stamp, stamped_name
+from lifecycle.objects import now_stamp
 from lifecycle.registry import ModelRegistry
 from lifecycle.store import Store, validate_name
 from lifecycle.tables import is_parquet
@@ -260,7 +260,7 @@ def predict_to_store(
     stamp = now_stamp()
     run_prefix = keys.batch_predictions_prefix(
         config.model.name, model.version, batch_id
-    ) + stamped_name(stamp, "/")
+    ) + keys.stamped_name(stamp, "/")
     parts: list[str] = []
     pending: list[pa.RecordBatch] = []
     pending_rows = rows = 0

@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 
 from components.serve.settings import LogSettings
 from lifecycle import keys
-from lifecycle.history import now_stamp, stamped_name
+from lifecycle.objects import now_stamp
 from lifecycle.store import Store
 
 _log = logging.getLogger(__name__)
@@ -193,7 +193,7 @@ class PredictionLog:
         held = [
             _Held(
                 keys.prediction_log_key(
-                    self._model, version, stamped_name(now_stamp(), ".parquet")
+                    self._model, version, keys.stamped_name(now_stamp(), ".parquet")
                 ),
                 table_bytes(to_table(group, self._features)),
                 sum(entry.rows for entry in group),
