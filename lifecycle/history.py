@@ -62,6 +62,8 @@ class AppendLog:
         """Write each record as its own object of ``run``'s task. Returns the keys.
 
         The records carry ``run_id`` and ``task``; they count for readers once the run commits.
+        Their keys are the task's n-th record of this log, so a task appends to a log once (a
+        second attempt of the task then overwrites its first attempt's records).
         """
         written = []
         for index, record in enumerate(records):
@@ -126,7 +128,7 @@ class AppendLog:
         except (KeyNotFoundError, ValueError):
             return -1
 
-    def refresh_view(self) -> None:
+    def refresh_view(self, visibility: Visibility | None = None) -> None:
         """Make the stored view hold every committed record; rewrite it only when it lags.
 
         Called when a run commits. Views are written only under an exclusive lease (a
@@ -136,10 +138,13 @@ class AppendLog:
         record of every run committed before it was listed. Concurrent committers mostly find
         their records already in a view the lease holder just wrote, and stop without writing.
 
+        Args:
+            visibility: the committed runs, when the caller has just read them.
+
         Raises:
             StoreError: the store failed, or the lease stayed taken past its expiry.
         """
-        committed = self.records()
+        committed = self.visible_records(visibility or CommitLog(self.store).visibility())
         started = time.monotonic()
         inspected = started
         pause = 0.002

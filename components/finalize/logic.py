@@ -20,7 +20,8 @@ from lifecycle.commits import Commit, CommitLog
 from lifecycle.config import LifecycleConfig
 from lifecycle.history import all_logs, decision_log
 from lifecycle.objects import now_stamp
-from lifecycle.recovery import rollback
+from lifecycle.recovery import recover_dead_local_runs, rollback
+from lifecycle.registry import ModelRegistry
 from lifecycle.runs import RunContext, RunOwner, register_run, run_task_outputs
 from lifecycle.store import Store
 
@@ -81,6 +82,9 @@ def commit_run(
     written (under this run, so it counts with the commit) before each try.
     """
     model = config.model.name
+    if contributions.promotion is not None:
+        # Production only ever names a version whose artifact matches its sha256.
+        ModelRegistry(store, model, run.run_id).artifact(contributions.promotion["challenger"])
 
     def build(head: Commit | None) -> Commit:
         aliases = {name: dict(values) for name, values in (head.aliases if head else {}).items()}
@@ -120,9 +124,11 @@ def commit_run(
             registered=contributions.registered,
         )
 
-    commit = CommitLog(store).commit(run.run_id, build)
-    for log in all_logs(store):
-        log.refresh_view()
+    log = CommitLog(store)
+    commit = log.commit(run.run_id, build)
+    committed = log.visibility()
+    for history in all_logs(store):
+        history.refresh_view(committed)
     return commit
 
 
@@ -214,11 +220,18 @@ class StandaloneRun:
     def contribute(self, contribution: Mapping[str, Any]) -> None:
         self.contributions.add(contribution)
 
+    def task(self, name: str) -> RunContext:
+        """Another task of this run: each task writes its own records (several stages called
+        in one run, as a test or a notebook does, each need a name of their own)."""
+        return RunContext(self.run.run_id, name, self.run.pipeline)
+
 
 @contextlib.contextmanager
 def standalone_run(store: Store, config: LifecycleConfig, task: str) -> Iterator[StandaloneRun]:
     """A transaction around one stage's writes: committed when the block returns, rolled back
-    when it raises (a signal included)."""
+    when it raises (a signal included). Runs of commands whose process died are rolled back
+    first, as before a pipeline run."""
+    recover_dead_local_runs(store)
     transaction = StandaloneRun(RunContext.standalone(task))
     register_run(store, transaction.run, RunOwner.of_this_process())
     try:
