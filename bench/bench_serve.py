@@ -172,19 +172,13 @@ class Server:
 def prepare_store(store: Path) -> None:
     """Model 1.0 in production and a second version 1.1 to flip to."""
     sys.path.insert(0, str(ROOT))
-    from components.ingest.logic import ingest
-    from components.train.logic import train
-    from lifecycle.config import LifecycleConfig
-    from lifecycle.registry import ModelRegistry
     from lifecycle.store import LocalStore
+    from tests.helpers import course_model_in_production
+    from tests.serving_helpers import second_version
 
     local = LocalStore(store)
-    config = LifecycleConfig()
-    first = ingest(local, str(COURSE / "data_init.csv"), "data_init", config.schema)
-    second = ingest(local, str(COURSE / "batch_1.csv"), "batch_1", config.schema)
-    model, _ = train(local, config, [first.key])
-    train(local, config, [first.key, second.key], parent_version=model.version)
-    ModelRegistry(local, MODEL).set_alias(model.version)
+    course_model_in_production(local)
+    second_version(local)
 
 
 def mlserver_repository(store: Path, folder: Path, http_port: int, grpc_port: int) -> None:
@@ -329,10 +323,10 @@ def reload_under_load(
 ) -> dict:
     """wrk at concurrency 64 on ``server`` while production flips between 1.0 and 1.1."""
     sys.path.insert(0, str(ROOT))
-    from lifecycle.registry import ModelRegistry
     from lifecycle.store import LocalStore
+    from tests.serving_helpers import make_production
 
-    registry = ModelRegistry(LocalStore(store), MODEL)
+    local = LocalStore(store)
     metrics_url = server.url.split("/v2/")[0] + "/metrics"
 
     def reloads() -> int:
@@ -358,10 +352,10 @@ def reload_under_load(
     flips, started = 0, time.monotonic()
     while time.monotonic() - started < seconds - flip:
         time.sleep(flip)
-        registry.set_alias("1.1" if flips % 2 == 0 else "1.0")
+        make_production(local, "1.1" if flips % 2 == 0 else "1.0")
         flips += 1
     output, _ = wrk.communicate()
-    registry.set_alias("1.0")
+    make_production(local, "1.0")
     time.sleep(2.5)
     requests = int(re.search(r"(\d+) requests in", output).group(1))
     errors = 0

@@ -16,10 +16,10 @@ import pytest
 
 from lifecycle import keys
 from lifecycle.config import LifecycleConfig
-from lifecycle.registry import ModelRegistry
 from lifecycle.store import LocalStore, Store, open_store
 from pipelines.scenarios.serving import ServerProcess, running_server
-from tests.helpers import COURSE, course_model_in_production
+from tests.helpers import course_model_in_production
+from tests.serving_helpers import make_production, second_version
 
 CONFIG = LifecycleConfig()
 INFER = "/v2/models/course/infer"
@@ -37,15 +37,6 @@ def logged_ids(store: Store) -> Counter:
         table = pq.read_table(io.BytesIO(store.get_bytes(key)), columns=["request_id"])
         ids.update(table.column("request_id").to_pylist())
     return ids
-
-
-def add_second_version(store: Store) -> str:
-    from components.ingest.logic import ingest
-    from components.train.logic import train
-
-    data = ingest(store, str(COURSE / "batch_1.csv"), "batch_1", CONFIG.schema)
-    model, _ = train(store, CONFIG, [data.key], parent_version="1.0")
-    return model.version
 
 
 @pytest.fixture
@@ -146,8 +137,7 @@ def _hammer(server: ServerProcess, stop: threading.Event, results: Counter, vers
 
 
 def test_a_reload_under_load_loses_no_request(store: LocalStore, tmp_path: Path):
-    second = add_second_version(store)
-    registry = ModelRegistry(store, "course")
+    second = second_version(store)
     with running_server(store.uri, CONFIG, tmp_path, "--reload-seconds", "0.3") as server:
         stop, results, versions = threading.Event(), Counter(), Counter()
         threads = [
@@ -159,7 +149,7 @@ def test_a_reload_under_load_loses_no_request(store: LocalStore, tmp_path: Path)
         try:
             for flip in range(6):  # bounded: six promotions about a second apart
                 time.sleep(1.0)
-                registry.set_alias(second if flip % 2 == 0 else "1.0")
+                make_production(store, second if flip % 2 == 0 else "1.0")
             time.sleep(1.0)
         finally:
             stop.set()

@@ -16,11 +16,11 @@ from components.serve.prediction_log import LogCounters, PredictionLog
 from components.serve.protocol import FeatureSpec, InputSchema
 from components.serve.settings import LogSettings, ServeSettings
 from lifecycle import keys
-from lifecycle.config import LifecycleConfig
 from lifecycle.errors import StoreError
 from lifecycle.registry import ModelRegistry
 from lifecycle.store import LocalStore
-from tests.helpers import COURSE, course_model_in_production
+from tests.helpers import course_model_in_production
+from tests.serving_helpers import make_production, second_version
 
 SCHEMA = InputSchema((FeatureSpec("x", False),))
 
@@ -45,16 +45,11 @@ def store(tmp_path) -> FlakyStore:
     return store
 
 
-def retrain(store, config: LifecycleConfig | None = None) -> str:
-    """Register a successor of 1.0 on data_test and make it production."""
-    from components.ingest.logic import ingest
-    from components.train.logic import train
-
-    config = config or LifecycleConfig()
-    data = ingest(store, str(COURSE / "batch_1.csv"), "batch_1", config.schema)
-    model, _ = train(store, config, [data.key], parent_version="1.0")
-    ModelRegistry(store, config.model.name).set_alias(model.version)
-    return model.version
+def retrain(store) -> str:
+    """Register a successor of 1.0 and make it production."""
+    version = second_version(store)
+    make_production(store, version)
+    return version
 
 
 # Model holder ---------------------------------------------------------------------------
@@ -115,12 +110,15 @@ def test_a_categorical_model_gets_a_data_frame(tmp_path):
 
     plan = diabetes_scenario(tmp_path)
     store = LocalStore(tmp_path / "store")
+    from components.finalize.logic import standalone_run
     from components.ingest.logic import ingest
     from components.train.logic import train
 
-    data = ingest(store, str(plan.training_file), "train", plan.config.schema)
-    model, _ = train(store, plan.config, [data.key])
-    ModelRegistry(store, "diabetes").set_alias(model.version)
+    with standalone_run(store, plan.config, "setup") as tx:
+        data = ingest(store, str(plan.training_file), "train", plan.config.schema, tx.task("i"))
+        model, _ = train(store, plan.config, [data.key], None, None, tx.task("train"))
+        tx.contribute({"registered": [model.version]})
+    make_production(store, model.version, plan.config)
     holder = ModelHolder(store, "diabetes", InputSchema.from_config(plan.config.schema))
     assert holder.refresh() and holder.current.frame_input
 
