@@ -29,7 +29,7 @@ class LogSettings(BaseModel):
 
     enabled: bool = True
     # A flush happens when this many rows wait, or when the oldest has waited flush_seconds.
-    flush_rows: int = Field(default=20_000, ge=1)
+    flush_rows: int = Field(default=100_000, ge=1)
     flush_seconds: float = Field(default=2.0, gt=0)
     # Rows held in memory at most (queued plus held back by a store outage); beyond it new rows
     # are dropped and counted, never failing a request.
