@@ -50,7 +50,7 @@ KFP_PYTHON = "/opt/venv/bin/python3"
 READ_ONLY = ("--network", "none", "--read-only", "--tmpfs", "/tmp")
 # The stages the monitoring pipeline runs (serving and batch scoring are not among them).
 MONITORING_STAGES = (
-    "ingest", "validate", "train", "evaluate", "detect_drift", "select_data", "promote",
+    "ingest", "validate", "train", "evaluate", "detect_drift", "select_data", "promote", "finalize",
 )  # fmt: skip
 
 
