@@ -9,8 +9,8 @@ scores nothing twice), and a batch id reused for other content is refused.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from lifecycle.commits import Commit, CommitLog
@@ -18,8 +18,6 @@ from lifecycle.errors import InvalidInputError, ModelNotFoundError
 from lifecycle.store import Store, validate_key, validate_name
 
 _CHUNK = 1 << 20
-# ``2026-12-03T02:00:00Z`` (KFP's schedule time) -> ``20261203T020000Z``
-_NOT_IN_BATCH_ID = re.compile(r"[^0-9A-Za-z]")
 
 
 def source_sha256(store: Store, source: str) -> str:
@@ -52,7 +50,8 @@ def source_sha256(store: Store, source: str) -> str:
 
 
 def batch_id_from_schedule(batch_id: str, schedule_time: str) -> str:
-    """The batch id given, else one made from a scheduled run's time (UTC).
+    """The batch id given, else one made from a scheduled run's time in UTC
+    (``2026-12-03T02:00:00Z`` -> ``20261203T020000Z``).
 
     Raises:
         InvalidInputError: neither a batch id nor a resolved schedule time.
@@ -64,7 +63,15 @@ def batch_id_from_schedule(batch_id: str, schedule_time: str) -> str:
             "batch_id: empty, and this run has no schedule time to name the batch by; "
             "give a batch id"
         )
-    return validate_name(_NOT_IN_BATCH_ID.sub("", schedule_time.split(".")[0]) + "Z", "batch id")
+    try:
+        scheduled = datetime.fromisoformat(schedule_time)
+    except ValueError:
+        raise InvalidInputError(
+            f"schedule time {schedule_time!r} is not ISO 8601: give a batch id"
+        ) from None
+    if scheduled.tzinfo is not None:
+        scheduled = scheduled.astimezone(UTC)
+    return scheduled.strftime("%Y%m%dT%H%M%SZ")
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ DRIFT_RECORDS = "evaluation/drift"
 DECISION_RECORDS = "logs/decisions"
 EXPERIENCES = "experiences"
 PREDICTIONS = "predictions"
-BATCH_PREDICTIONS = "batch-predictions"
 COMMITS = "commits"
 RUNS = "runs"
 TASK_RESULTS = "tasks"
@@ -104,19 +103,20 @@ def task_result_key(run_id: str, task: str) -> str:
 def prediction_log_prefix(model_name: str, version: str | None = None) -> str:
     """The served predictions of a model (of one version when given): ``lifecycle serve``
     writes one Parquet object per flush and version under it."""
-    prefix = f"{PREDICTIONS}/{validate_name(model_name, 'model name')}/"
+    prefix = f"{PREDICTIONS}/served/{validate_name(model_name, 'model name')}/"
     return prefix + (f"{validate_name(version, 'model version')}/" if version else "")
 
 
 def prediction_log_key(model_name: str, version: str, name: str) -> str:
-    """One flush of the prediction log: ``predictions/<model>/<version>/<time>-<id>.parquet``."""
+    """One flush of the prediction log:
+    ``predictions/served/<model>/<version>/<time>-<id>.parquet``."""
     return prediction_log_prefix(model_name, version) + validate_name(name, "object name")
 
 
 def batch_predictions_prefix(model_name: str, version: str, batch: str) -> str:
     """One batch-scoring run's predictions: numbered Parquet parts, then its manifest."""
     return (
-        f"{BATCH_PREDICTIONS}/{validate_name(model_name, 'model name')}/"
+        f"{PREDICTIONS}/batch/{validate_name(model_name, 'model name')}/"
         f"{validate_name(version, 'model version')}/{validate_name(batch, 'batch id')}/"
     )
 

@@ -14,6 +14,9 @@ from pipelines.cluster import CLUSTER, Backend, RetrySettings, configure_task
 from pipelines.transaction import run_identity, run_transaction
 
 PIPELINE_NAME = "lifecycle-monitoring"
+# The dsl.If branches: the batch is new (else the run skips it); drift was detected (retrain).
+NEW_BATCH_BRANCH = "new-batch"
+RETRAIN_BRANCH = "drift-detected"
 
 
 def build_monitoring_pipeline(backend: Backend = CLUSTER):
@@ -46,7 +49,7 @@ def build_monitoring_pipeline(backend: Backend = CLUSTER):
                 "validate",
                 retry,
             )
-            with dsl.If(check_batch.outputs["Output"] == True, name="new-batch"):  # noqa: E712
+            with dsl.If(check_batch.outputs["Output"] == True, name=NEW_BATCH_BRANCH):  # noqa: E712
                 # Versions the batch in the store and pins the production version it scores.
                 batch = configure_task(
                     ingest(
@@ -86,7 +89,7 @@ def build_monitoring_pipeline(backend: Backend = CLUSTER):
                     "detect_drift",
                     retry,
                 )
-                with dsl.If(drift.outputs["Output"] == True, name="drift-detected"):  # noqa: E712
+                with dsl.If(drift.outputs["Output"] == True, name=RETRAIN_BRANCH):  # noqa: E712
                     _retrain(batch, champion, config_json, retry)
 
     return monitoring_pipeline

@@ -247,7 +247,7 @@ def predict_to_store(
 ) -> Scored:
     """Score ``data`` into the store: Parquet parts, then the manifest that makes them visible.
 
-    Keys: ``batch-predictions/<model>/<version>/<batch>/<time>-<id>/part-00000.parquet``, …,
+    Keys: ``predictions/batch/<model>/<version>/<batch>/<time>-<id>/part-00000.parquet``, …,
     then ``…/manifest.json`` (model, version, rows, parts, source, time).
 
     Raises:

@@ -3,7 +3,7 @@
 A request only appends its columns to an in-memory queue (no I/O, no conversion). A flusher
 thread takes the queue when it holds ``flush_rows`` rows or every ``flush_seconds``, and writes
 one Parquet object per model version and flush under
-``predictions/<model>/<version>/<time>-<id>.parquet`` (columns: ``request_id``, ``row``,
+``predictions/served/<model>/<version>/<time>-<id>.parquet`` (columns: ``request_id``, ``row``,
 ``time``, ``model_version``, the features, ``prediction``).
 
 A store outage never fails a request: a flush the store refuses is held in memory and written
