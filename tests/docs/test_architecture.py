@@ -1,8 +1,8 @@
 """The committed diagrams.net model against the compiled pipelines, read here on their own.
 
 Every expectation comes from the compiled lifecycle pipelines (``PIPELINE_FILES``; and
-``lifecycle/keys.py`` for the store), not from the generator: an oval per task, a rectangle per artifact a task outputs and per
-file a pipeline reads, an arrow per input, output and ``.after()``, the ``dsl.If`` container
+``lifecycle/keys.py`` for the store), not from the generator: an oval per task, a rectangle per
+artifact a task outputs and per file a pipeline reads, an arrow per input, output and ``.after()``, the ``dsl.If`` container
 holding exactly its tasks, every link naming an existing file; then the layout (columns left to
 right, nothing overlapping, children inside their containers) and staleness.
 """
