@@ -2,9 +2,10 @@
 
 Every expectation comes from the compiled lifecycle pipelines (``PIPELINE_FILES``; and
 ``lifecycle/keys.py`` for the store), not from the generator: an oval per task, a rectangle per
-artifact a task outputs and per file a pipeline reads, an arrow per input, output and ``.after()``, the ``dsl.If`` container
-holding exactly its tasks, every link naming an existing file; then the layout (columns left to
-right, nothing overlapping, children inside their containers) and staleness.
+artifact a task outputs and per file a pipeline reads, an arrow per input, output and
+``.after()``, the ``dsl.If`` container holding exactly its tasks, every link naming an existing
+file; then the layout (columns left to right, nothing overlapping, children inside their
+containers) and staleness.
 """
 
 from __future__ import annotations
