@@ -321,7 +321,7 @@ def cmd_scenario(args: argparse.Namespace) -> int:
             run_monitoring(str(path), batch_id, store_uri, config, args.runner)
         from pipelines.scenarios.serving import served_segment  # serve … reload, own store
 
-        served_segment(plan, config, args.runner)
+        served_segment(plan, config, runner="subprocess")
     print(f"\nScenario {plan.name!r}, store {store_uri}:\n")
     print(format_table(batch_outcomes(store, config.model.name)))
     from pipelines.report import write_scenario_report

@@ -6,7 +6,8 @@ process on a free loopback port) answers one V2 request per row of the first bat
 them; the batch's actual targets, keyed by the request ids the server returned, go through
 ``lifecycle feedback`` into a labelled batch; the monitoring pipeline runs on it (drift,
 retrain, promote); and the server, following the ``production`` alias, answers with the new
-version without a restart.
+version without a restart. The scenario plays it with the subprocess runner whatever runner
+the scenario uses: the segment shows the server, and its folder store stays the host's.
 """
 
 from __future__ import annotations
