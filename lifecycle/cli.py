@@ -18,7 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from lifecycle.config import LifecycleConfig, load_config
-from lifecycle.errors import Interrupted, LifecycleError, interrupted_by_signals
+from lifecycle.errors import (
+    Interrupted,
+    LifecycleError,
+    ModelNotFoundError,
+    interrupted_by_signals,
+)
 from lifecycle.store import Store, open_store, resolve_store_uri, validate_name
 
 Handler = Callable[[argparse.Namespace], int]
@@ -32,6 +37,12 @@ def _store(args: argparse.Namespace) -> Store:
     return open_store(args.store)
 
 
+def _existing_store(args: argparse.Namespace) -> Store:
+    """The store of a command that only reads: a path or bucket that does not exist is an
+    error, never a new empty store."""
+    return open_store(args.store, create=False)
+
+
 def _print_json(data: object) -> None:
     print(json.dumps(data, indent=2, sort_keys=True, default=str))
 
@@ -42,8 +53,16 @@ def _print_json(data: object) -> None:
 def cmd_validate(args: argparse.Namespace) -> int:
     from components.ingest.logic import read_source
     from components.validate.logic import validate_frame
+    from lifecycle.tables import read_table
 
-    frame = validate_frame(read_source(_store(args), args.data), _config(args).schema, args.data)
+    schema = _config(args).schema
+    # A file needs no store; a store key is read from an existing store only.
+    source = (
+        read_table(args.data)
+        if Path(args.data).is_file()
+        else read_source(_existing_store(args), args.data)
+    )
+    frame = validate_frame(source, schema, args.data)
     print(f"{args.data}: valid, {len(frame)} rows, columns {', '.join(frame.columns)}")
     return 0
 
@@ -248,8 +267,11 @@ def cmd_feedback(args: argparse.Namespace) -> int:
 
 def _reachable_store(args: argparse.Namespace) -> Store:
     """Open the store before a pipeline starts, so that an unreachable endpoint, wrong
-    credentials or a bad bucket end in one clear line, not in a failed task's traceback."""
-    return open_store(resolve_store_uri(args.store))
+    credentials, a bad bucket or a read-only store end in one clear line, not in a failed
+    task's traceback."""
+    store = open_store(resolve_store_uri(args.store))
+    store.check_writable()
+    return store
 
 
 def _print_commit(run: Any) -> None:
@@ -261,7 +283,7 @@ def _print_commit(run: Any) -> None:
 def cmd_train(args: argparse.Namespace) -> int:
     from pipelines.local import run_training
 
-    config = _config(args)
+    config = _config(args)  # a bad config ends here, before the store is touched
     store = _reachable_store(args)
     run = run_training(args.data, args.test or args.data, store.uri, config, args.runner)
     _print_commit(run)
@@ -295,11 +317,15 @@ def cmd_monitor(args: argparse.Namespace) -> int:
 
 
 def cmd_scenario(args: argparse.Namespace) -> int:
+    from lifecycle.outputs import writable_file
     from pipelines.local import run_monitoring, run_training
     from pipelines.scenarios import scenario
     from pipelines.summary import batch_outcomes, format_table
 
     started = time.monotonic()
+    # The report is written after the whole scenario: a path it cannot take fails now.
+    report_path = writable_file(args.report, "--report")
+    config = load_config(args.config) if args.config else None
     store = _reachable_store(args)
     store_uri = store.uri
     if args.reset:
@@ -310,7 +336,7 @@ def cmd_scenario(args: argparse.Namespace) -> int:
         )
     with tempfile.TemporaryDirectory(prefix="lifecycle-scenario-") as workdir:
         plan = scenario(args.name, Path(workdir))
-        config = load_config(args.config) if args.config else plan.config
+        config = config or plan.config
         print(
             f"== training on {plan.training_file.name}, testing on {plan.test_file.name}",
             flush=True,
@@ -326,7 +352,7 @@ def cmd_scenario(args: argparse.Namespace) -> int:
     print(format_table(batch_outcomes(store, config.model.name)))
     from pipelines.report import write_scenario_report
 
-    report = write_scenario_report(store, config, Path(args.report), f"Scenario {plan.name!r}")
+    report = write_scenario_report(store, config, report_path, f"Scenario {plan.name!r}")
     print(f"report: {report.resolve()}")
     print(f"\nfinished in {time.monotonic() - started:.1f} s")
     return 0
@@ -390,40 +416,78 @@ def cmd_data_drift(args: argparse.Namespace) -> int:
 
 def cmd_models(args: argparse.Namespace) -> int:
     from lifecycle import keys
+    from lifecycle.errors import IntegrityError
     from lifecycle.registry import ModelRegistry
 
-    store = _store(args)
+    store = _existing_store(args)
+    model_config = _config(args).model
     names = sorted({key.split("/")[1] for key in store.list_keys(f"{keys.MODELS}/")})
+    refused: list[str] = []
     for name in names:
-        registry = ModelRegistry(store, name)
+        own_model = model_config if name == model_config.name else None
+        registry = ModelRegistry(store, name, model=own_model)
         production = registry.alias()
         print(f"{name} (production: {production or 'none'})")
         for version in registry.versions():
             model = registry.get(version)
             marker = "*" if version == production else " "
             metrics = ", ".join(f"{k}={v:.6g}" for k, v in model.test_metrics.items())
+            try:  # its file's hash and types, read as data: nothing in it is built
+                registry.artifact(version)
+                state = ""
+            except (IntegrityError, ModelNotFoundError) as exc:
+                refused.append(str(exc))
+                state = "  REFUSED"
             print(
                 f" {marker} {version}  {model.created_at}  "
-                f"parent={model.parent_version or '-'}  {metrics}"
+                f"parent={model.parent_version or '-'}  {metrics}{state}"
             )
     if not names:
         print(f"no models in store {store.uri}")
+    if refused:
+        more = f" (and {len(refused) - 1} more refused)" if len(refused) > 1 else ""
+        raise IntegrityError(refused[0] + more)
+    return 0
+
+
+def cmd_export_model(args: argparse.Namespace) -> int:
+    import pickle
+
+    from lifecycle.outputs import writable_file, write_atomically
+    from lifecycle.registry import ModelRegistry
+
+    target = writable_file(args.to, "--to")
+    fmt = args.format or ("skops" if target.suffix == ".skops" else "pickle")
+    config = _config(args)
+    registry = ModelRegistry(_existing_store(args), config.model.name, model=config.model)
+    version = registry.resolve(args.version)
+    if fmt == "skops":
+        data = registry.artifact(version)
+    else:
+        # Built from the checked skops file; the pickle is for the user, never read back.
+        estimator, _ = registry.load_artifact(version)
+        data = pickle.dumps(estimator, protocol=pickle.HIGHEST_PROTOCOL)
+    write_atomically(target, data, "--to")
+    print(f"wrote {target} ({fmt}, model {config.model.name!r} {version})")
     return 0
 
 
 def cmd_export_views(args: argparse.Namespace) -> int:
     from lifecycle.history import decision_log, drift_log, evaluation_log
+    from lifecycle.outputs import writable_folder, write_atomically
 
-    store = _store(args)
-    target = Path(args.to)
+    store = _existing_store(args)
+    target = writable_folder(args.to, "--to")
     for log in (evaluation_log(store), drift_log(store), decision_log(store)):
-        if log.keys():
-            log.refresh_view()
-        if store.exists(log.view_key):
-            path = target / log.view_key
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(store.get_bytes(log.view_key))
-            print(f"wrote {path}")
+        # Rendered from the records, as a refreshed view would be: nothing is written to
+        # the store, so a read-only store (or read-only credentials) exports too.
+        records = log.records()
+        if not records and not store.exists(log.view_key):
+            continue
+        path = target / log.view_key
+        writable_folder(path.parent, "--to")
+        write_atomically(path, log.render_view(records), "--to")
+        print(f"wrote {path}")
     return 0
 
 
@@ -453,8 +517,9 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     from lifecycle.consistency import verify_store
 
-    store = _store(args)
-    problems = verify_store(store)
+    config = _config(args)
+    store = _existing_store(args)
+    problems = verify_store(store, config.model)
     for problem in problems:
         print(problem)
     print(f"store {store.uri}: " + (f"{len(problems)} problem(s)" if problems else "consistent"))
@@ -609,8 +674,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_argument("--run-id", required=True)
     sub.add_argument("--status", required=True, choices=["SUCCEEDED", "FAILED"])
-    sub = add("export-views", cmd_export_views, "copy the course-format CSV views out of the store")
+    sub = add(
+        "export-views",
+        cmd_export_views,
+        "write the course-format CSV views of the store's histories to a folder",
+    )
     sub.add_argument("--to", required=True, help="destination folder")
+    sub = add(
+        "export-model",
+        cmd_export_model,
+        "write a model version to a file: a pickle (the course's model_1.0.pkl) or skops",
+    )
+    sub.add_argument(
+        "--version", default="production", help="version or alias (default production)"
+    )
+    sub.add_argument("--to", required=True, help="the file to write, e.g. model_1.0.pkl")
+    sub.add_argument(
+        "--format",
+        choices=["pickle", "skops"],
+        help="file format (default: skops for a .skops file, else pickle)",
+    )
     return parser
 
 

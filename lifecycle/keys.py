@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from lifecycle.store.base import validate_name
@@ -25,7 +26,7 @@ PRODUCTION_ALIAS = "production"
 
 DATA_FILE = "data.parquet"
 META_FILE = "meta.json"
-MODEL_FILE = "model.pkl"
+MODEL_FILE = "model.skops"
 PROFILE_FILE = "profile.npz"
 
 
@@ -40,6 +41,17 @@ def dataset_key(name: str, digest: str) -> str:
 
 def dataset_meta_key(data_key: str) -> str:
     return data_key.rsplit("/", 1)[0] + f"/{META_FILE}"
+
+
+DATASET_KEY_FORM = f"{DATASETS}/<name>/<sha256[:16]>/{DATA_FILE}"
+_DATASET_KEY = re.compile(
+    rf"^{DATASETS}/[A-Za-z0-9][A-Za-z0-9._-]{{0,127}}/[0-9a-f]{{16}}/{re.escape(DATA_FILE)}$"
+)
+
+
+def is_dataset_key(key: str) -> bool:
+    """Whether ``key`` has the form of a dataset's data key (see :func:`dataset_key`)."""
+    return bool(_DATASET_KEY.match(key))
 
 
 def model_prefix(model_name: str) -> str:

@@ -57,7 +57,7 @@ class UncommittedRun:
 def _claimed_versions(store: Store, listed: list[str]) -> dict[str, str]:
     """``models/<m>/versions/<v>/`` prefix -> the run that claimed that version."""
     claim_keys = [key for key in listed if key.split("/")[2:3] == ["claims"]]
-    claims = load_objects(store, claim_keys)
+    claims = load_objects(store, claim_keys, cached=False)
     return {
         f"{keys.MODELS}/{key.split('/')[1]}/versions/{key.split('/')[3]}/": claim["run_id"]
         for key, claim in zip(claim_keys, claims, strict=True)
@@ -149,7 +149,7 @@ def recover_dead_local_runs(store: Store) -> list[str]:
     ]
     dead = [
         marker["run_id"]
-        for marker in load_objects(store, markers)
+        for marker in load_objects(store, markers, cached=False)
         if marker.get("owner") and RunOwner(**marker["owner"]).is_dead()
     ]
     for run_id in dead:

@@ -216,7 +216,13 @@ def _run_in_child(
     os.environ.update(environment)
     if not sys.stdout.isatty():
         sys.stdout = _Uncoloured(sys.stdout)  # type: ignore[assignment]
-    local.init(runner=runner, pipeline_root=pipeline_root, raise_on_error=True)
+    # KFP makes a workspace folder in $TMPDIR on every init and never removes it: ours goes
+    # into the run's own temporary folder.
+    workspace = os.path.join(pipeline_root, "workspace")
+    os.makedirs(workspace, exist_ok=True)
+    local.init(
+        runner=runner, pipeline_root=pipeline_root, workspace_root=workspace, raise_on_error=True
+    )
     code = 0
     with warnings.catch_warnings():
         # Our stage images are not named "python"; locally they run in this environment.

@@ -10,7 +10,7 @@ from components.select_data.component import select_data
 from components.train.component import train
 from components.validate.component import validate
 from lifecycle.config import DEFAULT_CONFIG_JSON
-from pipelines.cluster import CLUSTER, Backend, RetrySettings, configure_task
+from pipelines.cluster import CLUSTER, Backend, configure_task
 from pipelines.transaction import run_identity, run_transaction
 
 PIPELINE_NAME = "lifecycle-monitoring"
@@ -21,7 +21,7 @@ RETRAIN_BRANCH = "drift-detected"
 
 def build_monitoring_pipeline(backend: Backend = CLUSTER):
     """The monitoring pipeline as ``backend`` (a cluster, or the local runner) runs it."""
-    retry = backend.retry
+    retry = backend.retries
 
     @dsl.pipeline(
         name=PIPELINE_NAME,
@@ -99,7 +99,7 @@ def _retrain(
     batch: dsl.PipelineTask,
     champion: dsl.PipelineTask,
     config_json: str,
-    retry: RetrySettings | None,
+    retry: bool,
 ) -> None:
     """The drift branch: a challenger trained, scored and compared with the champion."""
     # Builds the challenger's training set by the retrain policy.

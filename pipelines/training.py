@@ -17,7 +17,7 @@ PIPELINE_NAME = "lifecycle-training"
 
 def build_training_pipeline(backend: Backend = CLUSTER):
     """The training pipeline as ``backend`` (a cluster, or the local runner) runs it."""
-    retry = backend.retry
+    retry = backend.retries
 
     @dsl.pipeline(
         name=PIPELINE_NAME,

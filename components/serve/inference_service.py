@@ -4,7 +4,7 @@
 ``manifests/overlays/serving/inferenceservice.yaml`` (a test keeps the two equal) and the serve
 component applies the same object after a promotion. Its predictor is the serve image
 (``lifecycle.images``) with the store settings of the ConfigMap ``lifecycle-store`` and the
-credentials of the Secret ``mlpipeline-minio-artifact``, as every stage pod gets them; it
+stages' MinIO credentials (the Secret ``lifecycle-minio-stage``), as every stage pod gets them; it
 follows the ``production`` alias itself, so a promotion needs no change to the object.
 
 ``python -m components.serve.inference_service [--out FILE]`` prints (or writes) the manifest.
@@ -23,16 +23,17 @@ import yaml
 
 from components.serve.settings import DEFAULT_PORT
 from lifecycle.errors import LifecycleError
-from lifecycle.images import image_tag
+from lifecycle.images import PROJECT, image_tag
+from pipelines.cluster import MINIO_SECRET_ENV, MINIO_SECRET_NAME, STORE_CONFIG_MAP
 
 GROUP = "serving.kserve.io"
 VERSION = "v1beta1"
 PLURAL = "inferenceservices"
 NAMESPACE = "kubeflow"
 SERVICE_ACCOUNT = "lifecycle-serve"
-STORE_CONFIG_MAP = "lifecycle-store"
-MINIO_SECRET = "mlpipeline-minio-artifact"
-SECRET_ENV = {"MINIO_ACCESS_KEY": "accesskey", "MINIO_SECRET_KEY": "secretkey"}
+# The manifests name images by their short name; the Component manifests/components/
+# lifecycle-images (make manifests-images) maps it to the content tag of lifecycle.images.
+MANIFEST_IMAGE = f"{PROJECT}-serve"
 # What a pod of a Kubernetes cluster has and a local run has not.
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 DEPLOYER_ROLE = "lifecycle-serving-deployer"
@@ -43,11 +44,20 @@ def service_name(model_name: str) -> str:
     return f"lifecycle-{model_name.lower().replace('_', '-').replace('.', '-')}"
 
 
-def inference_service(model_name: str = "course", namespace: str = NAMESPACE) -> dict[str, Any]:
+def inference_service(
+    model_name: str = "course", namespace: str = NAMESPACE, image: str | None = None
+) -> dict[str, Any]:
     """The InferenceService serving ``model_name``'s production version with ``lifecycle serve``.
 
     One replica in KServe's raw deployment mode (a Deployment and a Service, no Knative): the
-    server keeps a prediction log in memory between flushes and follows the alias itself.
+    server keeps a prediction log in memory between flushes and follows the alias itself. Its
+    store settings and credentials are the stages' own (the ConfigMap and the stage user's
+    Secret of :mod:`pipelines.cluster`).
+
+    Args:
+        model_name: the served model.
+        namespace: where it runs.
+        image: the serve image; by default its full tag (:func:`lifecycle.images.image_tag`).
     """
     port = DEFAULT_PORT
     probe = {"httpGet": {"path": "/v2/health/ready", "port": port}}
@@ -57,8 +67,8 @@ def inference_service(model_name: str = "course", namespace: str = NAMESPACE) ->
             "valueFrom": {"configMapKeyRef": {"name": STORE_CONFIG_MAP, "key": "STORE"}},
         },
         *(
-            {"name": name, "valueFrom": {"secretKeyRef": {"name": MINIO_SECRET, "key": key}}}
-            for name, key in SECRET_ENV.items()
+            {"name": name, "valueFrom": {"secretKeyRef": {"name": MINIO_SECRET_NAME, "key": key}}}
+            for key, name in MINIO_SECRET_ENV.items()
         ),
     ]
     return {
@@ -88,7 +98,7 @@ def inference_service(model_name: str = "course", namespace: str = NAMESPACE) ->
                     {
                         # KServe's name for a custom predictor's serving container.
                         "name": "kserve-container",
-                        "image": image_tag("serve"),
+                        "image": image or image_tag("serve"),
                         "imagePullPolicy": "IfNotPresent",
                         "args": [
                             "--host",
@@ -131,7 +141,8 @@ def manifest_text(model_name: str = "course") -> str:
         "# components/serve/inference_service.py, which the serve component applies too; do not\n"
         "# edit. The serve image follows the production alias of the store itself.\n"
     )
-    return header + yaml.safe_dump(inference_service(model_name), sort_keys=False)
+    manifest = inference_service(model_name, image=MANIFEST_IMAGE)
+    return header + yaml.safe_dump(manifest, sort_keys=False)
 
 
 # Making sure it exists ------------------------------------------------------------------

@@ -43,6 +43,8 @@ def header_description(text: str) -> str:
         body = line[1:]
         if body.startswith(" Description:"):
             lines.append(body.split(":", 1)[1].strip())
+        elif lines and not body.strip():  # a blank line between paragraphs
+            continue
         elif lines and body.startswith("    ") and ":" not in body.split()[0]:
             lines.append(body.strip())
         elif lines:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import ast
 import json
 import re
-import shutil
 import subprocess
 import zipfile
 from pathlib import Path
@@ -24,15 +23,12 @@ import jsonschema
 import pytest
 
 from components.serve.inference_service import inference_service, manifest_text, service_name
-from lifecycle.images import DEFAULT_REGISTRY, image_tag
+from lifecycle.images import image_tag
 from pipelines.compile import SERVING_MANIFEST
-from tests.cluster.test_manifests import (
+from tests.cluster.rendering import (
     KUSTOMIZE,
-    MANIFESTS,
     NAMESPACE,
-    TEST_ACCESS_KEY,
-    TEST_SECRET_KEY,
-    find,
+    copy_manifests,
     load_docs,
     require_tool,
 )
@@ -47,11 +43,7 @@ ISVC = service_name("course")
 @pytest.fixture(scope="module")
 def serving(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
     require_tool(KUSTOMIZE, "run `make kustomize-install`")
-    root = tmp_path_factory.mktemp("serving") / "manifests"
-    shutil.copytree(MANIFESTS, root, ignore=shutil.ignore_patterns("minio.env"))
-    (root / "overlays" / "minio" / "minio.env").write_text(
-        f"accesskey={TEST_ACCESS_KEY}\nsecretkey={TEST_SECRET_KEY}\n"
-    )
+    root = copy_manifests(tmp_path_factory.mktemp("serving"))
     result = subprocess.run(
         [str(KUSTOMIZE), "build", str(root / "overlays" / "serving")],
         capture_output=True,
@@ -60,6 +52,12 @@ def serving(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
     )
     assert result.returncode == 0, result.stderr
     return load_docs(result.stdout)
+
+
+def find(resources: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
+    matches = [r for r in resources if r["kind"] == kind and r["metadata"]["name"] == name]
+    assert len(matches) == 1, f"expected one {kind}/{name}, found {len(matches)}"
+    return matches[0]
 
 
 def test_the_committed_manifest_is_generated_from_the_serve_stage():
@@ -73,7 +71,8 @@ def test_the_inference_service_runs_the_serve_image_with_the_store_settings(serv
     predictor = isvc["spec"]["predictor"]
     (container,) = predictor["containers"]
     assert container["name"] == "kserve-container"
-    assert container["image"] == image_tag("serve", DEFAULT_REGISTRY)
+    # The short name of the manifest, mapped to the serve image's content tag.
+    assert container["image"] == image_tag("serve")
     assert container["imagePullPolicy"] == "IfNotPresent"
     assert container["args"][:2] == ["--host", "0.0.0.0"]
     env = {e["name"]: e["valueFrom"] for e in container["env"]}
@@ -112,7 +111,7 @@ def test_the_serve_step_may_only_get_create_and_patch_inference_services(serving
 
 def test_the_rendered_object_is_the_one_the_serve_step_applies(serving):
     rendered = find(serving, "InferenceService", ISVC)
-    applied = inference_service("course", NAMESPACE)
+    applied = inference_service("course", NAMESPACE)  # the full tag, as on a cluster
     rendered["metadata"]["labels"].pop("app.kubernetes.io/part-of", None)
     applied["metadata"]["labels"].pop("app.kubernetes.io/part-of", None)
     assert rendered == applied

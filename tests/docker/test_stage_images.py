@@ -30,8 +30,9 @@ pytestmark = pytest.mark.docker
 ROOT = Path(__file__).resolve().parents[2]
 IMAGES = ROOT / "images"
 COURSE = ROOT / "pipelines" / "scenarios" / "course"
-# Folders under images/ that are not stages: the project base and the registry-free Python base.
-NOT_STAGES = {"base", "base-offline"}
+# Folders under images/ that are not stages: the project base, the registry-free Python base
+# and MinIO's image.
+NOT_STAGES = {"base", "base-offline", "minio"}
 # The CLI subcommand of each stage (`lifecycle train` is the training pipeline; the stage is `fit`).
 SUBCOMMANDS = {
     "ingest": "ingest",

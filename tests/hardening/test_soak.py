@@ -19,9 +19,18 @@ from tests.helpers import COURSE
 pytestmark = pytest.mark.e2e
 
 RUNS = 100
-# Every test runs and every decision is logged, but the signal never fires: the soak
+# Every test runs and every decision is logged, but the signal never fires (it follows only
+# a fixed threshold no RMSE reaches; a policy that cannot fire at all is refused): the soak
 # measures the monitoring path itself, 4 tasks per run.
-CONFIG = LifecycleConfig(drift=DriftConfig(data_tests=(), policy="at_least", at_least=99))
+CONFIG = LifecycleConfig(
+    drift=DriftConfig(
+        data_tests=(),
+        history_tests=("hard", "param", "iqr", "fixed"),
+        fixed_thresholds={"RMSE": 1e9},
+        policy="subset",
+        subset=("fixed_test_RMSE",),
+    )
+)
 
 
 def open_files() -> int:

@@ -27,10 +27,11 @@ from components.detect_drift.suite.numeric import (
     wasserstein_test,
 )
 from components.detect_drift.suite.profile import NumericReference, ReferenceProfile
+from lifecycle.config import DATA_TESTS_BY_KIND
 
 Test = Literal["ks", "psi", "wasserstein", "chi2", "jensenshannon"]
-NUMERIC_TESTS: tuple[Test, ...] = ("ks", "psi", "wasserstein")
-CATEGORICAL_TESTS: tuple[Test, ...] = ("chi2", "jensenshannon", "psi")
+NUMERIC_TESTS: tuple[Test, ...] = DATA_TESTS_BY_KIND["numeric"]
+CATEGORICAL_TESTS: tuple[Test, ...] = DATA_TESTS_BY_KIND["categorical"]
 HISTOGRAM_BINS = 30
 MAX_PLOTTED_CATEGORIES = 20
 
