@@ -24,13 +24,17 @@ import yaml
 from components.serve.settings import DEFAULT_PORT
 from lifecycle.errors import LifecycleError
 from lifecycle.images import PROJECT, image_tag
-from pipelines.cluster import MINIO_SECRET_ENV, MINIO_SECRET_NAME, STORE_CONFIG_MAP
 
 GROUP = "serving.kserve.io"
 VERSION = "v1beta1"
 PLURAL = "inferenceservices"
 NAMESPACE = "kubeflow"
 SERVICE_ACCOUNT = "lifecycle-serve"
+# What every stage pod gets (pipelines.cluster, which imports KFP's pipeline DSL and so cannot be
+# imported in a task; tests/cluster/test_serving_manifests.py keeps the two equal).
+STORE_CONFIG_MAP = "lifecycle-store"
+MINIO_SECRET_NAME = "lifecycle-minio-stage"
+MINIO_SECRET_ENV = {"accesskey": "MINIO_ACCESS_KEY", "secretkey": "MINIO_SECRET_KEY"}
 # The manifests name images by their short name; the Component manifests/components/
 # lifecycle-images (make manifests-images) maps it to the content tag of lifecycle.images.
 MANIFEST_IMAGE = f"{PROJECT}-serve"

@@ -60,6 +60,15 @@ def find(resources: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any
     return matches[0]
 
 
+def test_the_server_gets_the_store_settings_and_credentials_of_every_stage():
+    from components.serve import inference_service as isvc
+    from pipelines import cluster
+
+    assert isvc.STORE_CONFIG_MAP == cluster.STORE_CONFIG_MAP
+    assert isvc.MINIO_SECRET_NAME == cluster.MINIO_SECRET_NAME
+    assert isvc.MINIO_SECRET_ENV == cluster.MINIO_SECRET_ENV
+
+
 def test_the_committed_manifest_is_generated_from_the_serve_stage():
     assert SERVING_MANIFEST.read_text() == manifest_text(), "stale: run `make compile`"
 
