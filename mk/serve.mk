@@ -52,7 +52,7 @@ serve-docker: ## Serve from the serve image (after make images) on 127.0.0.1:808
 		$$($(PYTHON) -m lifecycle.images --stage serve) --host $(SERVE_HOST) --port $(SERVE_PORT) $(SERVE_ARGS)
 
 .PHONY: serve-deploy
-serve-deploy: kustomize-install manifests-secret ## Apply the serving overlay (InferenceService, its Role; needs KServe) and wait until it is ready
+serve-deploy: kustomize-install manifests-secret manifests-images ## Apply the serving overlay (InferenceService, its Role; needs KServe) and wait until it is ready
 	$(KUSTOMIZE) build $(SERVING_OVERLAY) | $(KUBECTL) apply -f -
 	$(KUBECTL) -n kubeflow wait --for=condition=Ready --timeout=$(KFP_WAIT_TIMEOUT) \
 		inferenceservice/$$($(PYTHON) -c 'from components.serve.inference_service import service_name; print(service_name("course"))')
