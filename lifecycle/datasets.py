@@ -49,12 +49,14 @@ def write_dataset(
 
     The data is written before its metadata, so a dataset is visible (has
     ``meta.json``) only once complete. Equal data is stored once, by the first run to write
-    it; it is not the run's to roll back, as later runs may already use it.
+    it. Every run that uses it marks it first (``uses/<run>``), so that rolling back a run
+    removes the datasets it stored that no other run uses, and only those.
     """
     data = to_parquet_bytes(frame)
     digest = hashlib.sha256(data).hexdigest()
     key = keys.dataset_key(name, digest)
     meta_key = keys.dataset_meta_key(key)
+    store.put_bytes(keys.dataset_use_key(key, run.run_id), b"")
     if store.exists(meta_key):
         return DatasetRef.from_json(store.get_bytes(meta_key))
     ref = DatasetRef(

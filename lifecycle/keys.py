@@ -25,6 +25,7 @@ DECISION_VIEW = "logs/decisions.csv"
 PRODUCTION_ALIAS = "production"
 
 DATA_FILE = "data.parquet"
+DATASET_USES = "uses"
 META_FILE = "meta.json"
 MODEL_FILE = "model.skops"
 PROFILE_FILE = "profile.npz"
@@ -37,6 +38,11 @@ def dataset_prefix(name: str) -> str:
 def dataset_key(name: str, digest: str) -> str:
     """Datasets are content-addressed: re-ingesting the same data yields the same key."""
     return f"{dataset_prefix(name)}{digest[:16]}/{DATA_FILE}"
+
+
+def dataset_use_key(data_key: str, run_id: str) -> str:
+    """A run's mark on a dataset it uses: a dataset no committed run uses can be rolled back."""
+    return data_key.rsplit("/", 1)[0] + f"/{DATASET_USES}/{validate_name(run_id, 'run id')}"
 
 
 def dataset_meta_key(data_key: str) -> str:

@@ -312,8 +312,10 @@ def run_pipeline(
             OWNER_ENV: owner.to_env(),
             ERRORS_ENV: str(errors),
         }
-        local_runner = make_runner(chosen, store_uri, pipeline_root, files, environment)
+        # Registered first: the Docker runner then hands what this process wrote (root's,
+        # when run as root) to the images' user with the rest of the store.
         register_run(store, run, owner)
+        local_runner = make_runner(chosen, store_uri, pipeline_root, files, environment)
         sys.stdout.flush()
         child = multiprocessing.get_context("fork").Process(
             target=_run_in_child,

@@ -42,6 +42,7 @@ SUBCOMMANDS = {
     "detect_drift": "detect-drift",
     "select_data": "select-data",
     "promote": "promote",
+    "finalize": "finalize",
     "serve": "serve",
     "predict": "predict",
 }
@@ -244,4 +245,6 @@ def test_each_stage_cli_runs_on_a_mounted_folder(
     promotion = json.loads(
         run("promote", "--challenger", "1.0", "--dataset", keys["batch_1"], "--batch", "batch_1")
     )
-    assert promotion["promoted"] is True and promotion["production"] == "1.0"
+    assert promotion["decision"] == "promoted" and promotion["challenger"] == "1.0"
+    # An operator ends a run whose exit handler never ran: nothing of it is left.
+    assert "rolled back" in run("finalize", "--run-id", "a-lost-run", "--status", "FAILED")

@@ -229,7 +229,7 @@ def test_sigterm_and_sigint_stop_the_run_and_undo_it(signum, code, tmp_path):
     uri = str(tmp_path / "store")
     _train(uri)
     store = open_store(uri)
-    before = _counted(store)
+    before, listing = _counted(store), store_listing(store)
     temp = tmp_path / "tmp"
     temp.mkdir()
     run = _monitor(uri, env={**os.environ, "TMPDIR": str(temp)}, start_new_session=True)
@@ -243,6 +243,7 @@ def test_sigterm_and_sigint_stop_the_run_and_undo_it(signum, code, tmp_path):
     time.sleep(2)
     assert store_listing(store) == after_exit, "something was written after the command exited"
     assert _counted(store) == before and uncommitted_runs(store) == []
+    assert after_exit == listing, "the store is not exactly as before the run"
     assert list(temp.iterdir()) == [], "temporary folders were left behind"
 
 

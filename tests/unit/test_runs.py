@@ -269,6 +269,32 @@ def test_a_failed_run_is_rolled_back_whole(store, trained):
     assert model.version == "1.1"
 
 
+def test_a_failed_run_takes_its_datasets_along_unless_another_run_uses_them(store, trained):
+    from components.finalize.logic import standalone_run
+    from components.ingest.logic import ingest as ingest_logic
+
+    before = store_listing(store)
+    with (
+        pytest.raises(RuntimeError, match="the estimator failed"),
+        standalone_run(store, CONFIG, "train") as tx,
+    ):
+        ingest_logic(store, str(COURSE / "batch_5.csv"), "batch_5", CONFIG.schema, tx.run)
+        raise RuntimeError("the estimator failed")
+    assert store_listing(store) == before  # the store exactly as before, datasets included
+
+    # A dataset another run marked (it reused the same content) stays.
+    shared = ingest_logic(
+        store, str(COURSE / "batch_5.csv"), "batch_5", CONFIG.schema, RunContext("a", "ingest")
+    )
+    ingest_logic(
+        store, str(COURSE / "batch_5.csv"), "batch_5", CONFIG.schema, RunContext("b", "ingest")
+    )
+    rollback(store, "a")
+    assert store.exists(shared.key)
+    rollback(store, "b")  # the last user gone, and its creator never committed
+    assert not store.exists(shared.key) and not store.exists(keys.dataset_meta_key(shared.key))
+
+
 def test_a_run_that_wrote_nothing_is_skipped_and_leaves_nothing(store, trained):
     before = store_listing(store)
     register_run(store, RunContext(RUN, "runner"))
