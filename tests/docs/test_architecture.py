@@ -229,10 +229,10 @@ def test_one_rectangle_per_task_artifact_per_source_and_per_store_area(
         f"{keys.COMMITS}/",
         f"{keys.RUNS}/",
         f"{keys.TASK_RESULTS}/",
+        f"{keys.DATASET_USES}/",
         keys.EVALUATION_VIEW,
         keys.DRIFT_VIEW,
         keys.DECISION_VIEW,
-        f"{keys.PREDICTIONS}/",
     }
 
 
