@@ -466,10 +466,11 @@ def main() -> int:
             [str(args.bench_python), "-c", "import mlserver, mlserver_sklearn, httptools"],
             check=True,
         )
-        servers = [
-            start_ours(store, work / "ours.log"),
-            start_mlserver(args.bench_python, store, work / "mlserver", work / "mlserver.log"),
-        ]
+        # One at a time, so that the finally block stops whichever started.
+        servers.append(start_ours(store, work / "ours.log"))
+        servers.append(
+            start_mlserver(args.bench_python, store, work / "mlserver", work / "mlserver.log")
+        )
         check_same_answer(servers)
         for server in servers:  # warm up
             run_wrk(server.url, scripts[1], 8, 2)
