@@ -196,6 +196,72 @@ def cmd_finalize(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_predict(args: argparse.Namespace) -> int:
+    from components.predict.logic import predict_file
+
+    scored = predict_file(
+        _store(args), _config(args), args.data, args.out, args.model_version, args.batch_rows
+    )
+    print(f"scored {scored.rows} rows with {scored.model_name} {scored.version} -> {scored.output}")
+    return 0
+
+
+# Serving ---------------------------------------------------------------------------
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from components.serve.server import serve
+    from components.serve.settings import build_settings
+
+    settings = build_settings(
+        _config(args),
+        host=args.host,
+        port=args.port,
+        model_name=args.model,
+        reload_seconds=args.reload_seconds,
+        limits={"max_rows": args.max_rows, "max_body_bytes": args.max_body_bytes},
+        log={
+            "enabled": not args.no_log,
+            "flush_rows": args.log_flush_rows,
+            "flush_seconds": args.log_flush_seconds,
+            "max_buffered_rows": args.log_max_rows,
+            "spool_dir": args.spool_dir,
+        },
+    )
+    store = _reachable_store(args)
+    name = settings.served_model
+    print(
+        f"serving model {name!r} (production) from {store.uri} on "
+        f"http://{settings.host}:{settings.port}: POST /v2/models/{name}/infer, "
+        f"POST /v1/models/{name}:predict, GET /v2/health/ready, GET /metrics",
+        flush=True,
+    )
+    serve(settings, store.uri)
+    return 0
+
+
+def cmd_feedback(args: argparse.Namespace) -> int:
+    from components.serve.feedback import join_feedback, read_actuals, write_batch
+
+    config = _config(args)
+    store = _store(args)
+    name = args.model or config.model.name
+    actuals = read_actuals(args.actuals, config.schema.target.name)
+    feedback = join_feedback(store, name, config.schema, actuals)
+    path = write_batch(feedback.batch, args.out)
+    print(
+        f"joined {feedback.matched} of {len(actuals)} actuals to the predictions of {name} "
+        f"{', '.join(feedback.versions)} -> {path}"
+    )
+    if feedback.unmatched_ids:
+        shown = ", ".join(feedback.unmatched_ids[:5])
+        more = " …" if len(feedback.unmatched_ids) > 5 else ""
+        print(f"unmatched request ids ({len(feedback.unmatched_ids)}): {shown}{more}")
+    if feedback.duplicate_predictions:
+        print(f"request ids logged twice (the latest kept): {feedback.duplicate_predictions}")
+    return 0
+
+
 # Pipelines on the local runner -----------------------------------------------------
 
 
@@ -279,6 +345,9 @@ def cmd_scenario(args: argparse.Namespace) -> int:
         for batch_id, path in plan.batches:
             print(f"== monitoring {batch_id}", flush=True)
             run_monitoring(str(path), batch_id, store_uri, config, args.runner)
+        from pipelines.scenarios.serving import served_segment  # serve … reload, own store
+
+        served_segment(plan, config, runner="subprocess")
     print(f"\nScenario {plan.name!r}, store {store_uri}:\n")
     print(format_table(batch_outcomes(store, config.model.name)))
     from pipelines.report import write_scenario_report
@@ -511,6 +580,32 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--champion", default="production")
     sub.add_argument("--dataset", required=True, help="newest labelled batch's dataset key")
     sub.add_argument("--batch", required=True)
+
+    sub = add("predict", cmd_predict, "score a CSV/Parquet file of any size with a model version")
+    sub.add_argument("--data", required=True, help="CSV or Parquet file with the feature columns")
+    sub.add_argument("--out", required=True, help="output file: CSV, or Parquet by its suffix")
+    sub.add_argument(
+        "--model-version", default="production", help="version or alias (default production)"
+    )
+    sub.add_argument("--batch-rows", type=int, default=65_536, help="rows read at a time")
+    sub = add(
+        "serve",
+        cmd_serve,
+        "serve the production model (KServe V1 and V2 REST), following promotions",
+    )
+    from components.serve.cli_args import add_serve_arguments
+
+    add_serve_arguments(sub)
+    sub = add(
+        "feedback",
+        cmd_feedback,
+        "join actual outcomes to served predictions into a labelled batch for lifecycle monitor",
+    )
+    sub.add_argument(
+        "--actuals", required=True, help="CSV/Parquet: request_id, the target, optionally row"
+    )
+    sub.add_argument("--out", required=True, help="labelled batch: CSV, or Parquet by its suffix")
+    sub.add_argument("--model", help="model name (default: the config's)")
 
     sub = add("train", cmd_train, "run the training pipeline locally on a file")
     sub.add_argument("--data", required=True, help="training file (CSV or Parquet) or store key")

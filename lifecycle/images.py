@@ -51,6 +51,8 @@ STAGES: tuple[str, ...] = (
     "select_data",
     "promote",
     "finalize",
+    "serve",
+    "predict",
 )
 BASE = "base"
 MINIO = "minio"
@@ -219,7 +221,8 @@ def kustomize_images(registry_host: str | None = None) -> str:
         "kind: Component",
         "images:",
     ]
-    for image in (BASE, MINIO):
+    # The base (the MinIO setup Job), MinIO, and the serve image (the InferenceService).
+    for image in (BASE, MINIO, "serve"):
         repository, tag = image_tag(image, registry_host).rsplit(":", 1)
         lines += [
             f"  - name: {PROJECT}-{image}",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 from lifecycle.store.base import validate_name
 
@@ -12,6 +13,7 @@ EVALUATION_RECORDS = "evaluation/records"
 DRIFT_RECORDS = "evaluation/drift"
 DECISION_RECORDS = "logs/decisions"
 EXPERIENCES = "experiences"
+PREDICTIONS = "predictions"
 COMMITS = "commits"
 RUNS = "runs"
 TASK_RESULTS = "tasks"
@@ -114,3 +116,30 @@ def task_results_prefix(run_id: str) -> str:
 def task_result_key(run_id: str, task: str) -> str:
     """A task's outputs, its last write: a second attempt returns them instead of rerunning."""
     return f"{task_results_prefix(run_id)}{validate_name(task, 'task name')}.json"
+
+
+def prediction_log_prefix(model_name: str, version: str | None = None) -> str:
+    """The served predictions of a model (of one version when given): ``lifecycle serve``
+    writes one Parquet object per flush and version under it."""
+    prefix = f"{PREDICTIONS}/served/{validate_name(model_name, 'model name')}/"
+    return prefix + (f"{validate_name(version, 'model version')}/" if version else "")
+
+
+def prediction_log_key(model_name: str, version: str, name: str) -> str:
+    """One flush of the prediction log:
+    ``predictions/served/<model>/<version>/<time>-<id>.parquet``."""
+    return prediction_log_prefix(model_name, version) + validate_name(name, "object name")
+
+
+def batch_predictions_prefix(model_name: str, version: str, batch: str) -> str:
+    """One batch-scoring run's predictions: numbered Parquet parts, then its manifest."""
+    return (
+        f"{PREDICTIONS}/batch/{validate_name(model_name, 'model name')}/"
+        f"{validate_name(version, 'model version')}/{validate_name(batch, 'batch id')}/"
+    )
+
+
+def stamped_name(stamp: str, suffix: str) -> str:
+    """A unique object name that sorts by time: the stamp made key-safe, a random part, a suffix
+    (the prediction log's flushes, batch-scoring runs)."""
+    return f"{stamp.replace(':', '').replace('+', 'Z')}-{uuid.uuid4().hex[:12]}{suffix}"

@@ -9,7 +9,8 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-# The pipelines, in the order their stages run.
+# The lifecycle's pipelines, in the order their stages run (batch scoring, a use of the
+# production model outside the lifecycle, is documented in components/predict/README.md).
 PIPELINE_FILES: tuple[str, ...] = (
     "pipelines/training_pipeline.yaml",
     "pipelines/monitoring_pipeline.yaml",

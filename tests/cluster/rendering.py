@@ -29,7 +29,7 @@ KUSTOMIZE = REPO / ".tools" / "bin" / "kustomize"
 VENV_BIN = Path(sys.executable).parent
 
 # What `make manifests-check` renders, and the overlays that fetch upstream KFP instead.
-OFFLINE_OVERLAYS = ("kfp-offline", "kind-offline", "minio")
+OFFLINE_OVERLAYS = ("kfp-offline", "kind-offline", "minio", "serving")
 REMOTE_OVERLAYS = ("kfp", "kind")
 NAMESPACE = "kubeflow"
 # One generated Secret per MinIO user: env file (git-ignored) -> Secret, with test values.

@@ -25,6 +25,7 @@ import pytest
 import yaml
 
 from pipelines.kfp_client import TOKEN_AUDIENCE, KfpError, kubectl_token
+from tests.cluster.kserve_crd import CRD_NAME, inference_service_crd
 from tests.cluster.rendering import OFFLINE_OVERLAYS, REPO, make_var
 from tests.conftest import skip_or_fail
 from tests.fixtures.kube import KubeApi
@@ -168,6 +169,9 @@ def cluster(kube_api: KubeApi, rendered_files: dict[str, Path]) -> Iterator[Kube
         "wait", "--for=condition=Established", "--timeout=60s",
         *(f"crd/{name}.argoproj.io" for name in sorted(ARGO_CRDS)),
     )  # fmt: skip
+    # KServe's kind, for the serving overlay (a stand-in: tests/cluster/kserve_crd.py).
+    kube_api.kubectl("apply", "--server-side", "--filename=-", input=inference_service_crd())
+    kube_api.kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{CRD_NAME}")
     # The namespace first: a dry run does not create it for the objects that follow.
     kube_api.kubectl("create", "namespace", NAMESPACE)
     kube_api.kubectl("apply", "--server-side", f"--filename={rendered_files['minio']}")

@@ -43,11 +43,17 @@ SUBCOMMANDS = {
     "select_data": "select-data",
     "promote": "promote",
     "finalize": "finalize",
+    "serve": "serve",
+    "predict": "predict",
 }
 # A stage adds metadata only; anything beyond this would be a real layer.
 MAX_OWN_BYTES = 1_000_000
 KFP_PYTHON = "/opt/venv/bin/python3"
 READ_ONLY = ("--network", "none", "--read-only", "--tmpfs", "/tmp")
+# The stages the monitoring pipeline runs (serving and batch scoring are not among them).
+MONITORING_STAGES = (
+    "ingest", "validate", "train", "evaluate", "detect_drift", "select_data", "promote", "finalize",
+)  # fmt: skip
 
 
 def dockerfile(stage: str) -> str:
@@ -112,7 +118,7 @@ def test_one_registry_names_the_built_tags_and_the_compiled_images(tmp_path: Pat
         (tmp_path / "pipelines" / "monitoring_pipeline.yaml").read_text()
     )
     images = {e["container"]["image"] for e in pipeline["deploymentSpec"]["executors"].values()}
-    assert images == {tags[stage] for stage in STAGES}
+    assert images == {tags[stage] for stage in MONITORING_STAGES}
 
 
 # Engine needed ------------------------------------------------------------------------

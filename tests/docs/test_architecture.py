@@ -1,10 +1,11 @@
 """The committed diagrams.net model against the compiled pipelines, read here on their own.
 
-Every expectation comes from ``pipelines/*_pipeline.yaml`` (and ``lifecycle/keys.py`` for the
-store), not from the generator: an oval per task, a rectangle per artifact a task outputs and per
-file a pipeline reads, an arrow per input, output and ``.after()``, the ``dsl.If`` container
-holding exactly its tasks, every link naming an existing file; then the layout (columns left to
-right, nothing overlapping, children inside their containers) and staleness.
+Every expectation comes from the compiled lifecycle pipelines (``PIPELINE_FILES``; and
+``lifecycle/keys.py`` for the store), not from the generator: an oval per task, a rectangle per
+artifact a task outputs and per file a pipeline reads, an arrow per input, output and
+``.after()``, the ``dsl.If`` container holding exactly its tasks, every link naming an existing
+file; then the layout (columns left to right, nothing overlapping, children inside their
+containers) and staleness.
 """
 
 from __future__ import annotations
@@ -35,11 +36,12 @@ from pipelines.architecture.generate import (
 )
 from pipelines.architecture.links import LinkConfig, link_path, repo_url_from_git, resolve_links
 from pipelines.architecture.model import Box
+from pipelines.architecture.specs import PIPELINE_FILES
 from tests.conftest import skip_or_fail
 
 ROOT = Path(__file__).resolve().parents[2]
 DRAWIO = DOCS / DRAWIO_FILE
-PIPELINES = sorted((ROOT / "pipelines").glob("*_pipeline.yaml"))
+PIPELINES = sorted(ROOT / name for name in PIPELINE_FILES)
 STAGES = ("data", "modelling", "monitoring", "retraining")
 # Where the monitoring run's scoring sits: in the exit handler's body, past the new-batch gate.
 BRANCHES = "run-transaction / new-batch"
@@ -170,7 +172,8 @@ def test_is_an_uncompressed_diagrams_net_file(drawio: ET.Element) -> None:
 
 def test_one_oval_per_task(tasks: list[Task], ovals) -> None:
     assert sorted(ovals) == sorted(task.where for task in tasks)
-    assert len(ovals) == len(tasks) == 17  # 8 training tasks, 9 monitoring ones (finalize each)
+    # 9 training tasks (serve after promote), 9 monitoring ones (finalize each).
+    assert len(ovals) == len(tasks) == 18
 
 
 def test_each_oval_carries_its_components_properties(tasks: list[Task], ovals, objects) -> None:
@@ -226,6 +229,7 @@ def test_one_rectangle_per_task_artifact_per_source_and_per_store_area(
         f"{keys.COMMITS}/",
         f"{keys.RUNS}/",
         f"{keys.TASK_RESULTS}/",
+        f"{keys.DATASET_USES}/",
         keys.EVALUATION_VIEW,
         keys.DRIFT_VIEW,
         keys.DECISION_VIEW,
@@ -315,7 +319,8 @@ def test_an_arrow_per_input_output_and_after(
                     assert (ovals[by_name[(task.path, dependency)].where], oval) in after
                     checked += 1
     assert checked > 40
-    assert len(after) == 4  # validate→ingest ×2 (training), evaluate→promote, evaluate-2→promote
+    # validate→ingest ×2 (training), evaluate→promote, evaluate-2→promote, promote→serve
+    assert len(after) == 5
 
 
 def test_the_order_only_arrows_are_dotted(objects, edges) -> None:

@@ -33,7 +33,7 @@ RETRY_POLICY = {
     "backoffMaxDuration": "120s",
 }
 STAGES_OF = {
-    "training": {"validate", "ingest", "train", "evaluate", "promote", "finalize"},
+    "training": {"validate", "ingest", "train", "evaluate", "promote", "serve", "finalize"},
     "monitoring": {
         "validate",
         "ingest",
@@ -271,9 +271,13 @@ def test_training_has_no_branch_and_every_stage_but_drift(tmp_path: Path) -> Non
         "train",
         "evaluate",
         "promote",
+        "serve",
         "exit_handler",
         "finalize",
     }
+    # The serve step (the InferenceService exists) comes after the promotion.
+    (serve,) = [t for _, _, t in all_tasks(spec) if stage_of(t["componentRef"]["name"]) == "serve"]
+    assert serve["dependentTasks"] == ["promote"]
 
 
 def executor_of(spec: dict[str, Any], task: dict[str, Any]) -> str:
