@@ -485,6 +485,58 @@ def config_from_json(text: str) -> LifecycleConfig:
     return _parse(data, "config_json")
 
 
+# The typed parameters of the components and pipelines, beside ``config_json``: what users set
+# most often, each standing for one key of the config.
+PARAMETER_KEYS: dict[str, tuple[str, str]] = {
+    "model_name": ("model", "name"),
+    "promotion_metric": ("promotion", "metric"),
+    "promotion_tolerance": ("promotion", "tolerance"),
+    "drift_p_value": ("drift", "p_value"),
+    "drift_param_sigmas": ("drift", "param_sigmas"),
+}
+
+
+def is_given(value: Any) -> bool:
+    """Whether a typed parameter was given: not None, not an empty string (0 is a value)."""
+    return value is not None and value != ""
+
+
+def config_with_parameters(config_json: str, **parameters: Any) -> LifecycleConfig:
+    """The config of ``config_json``, with each typed parameter that was given in place of its
+    key (:data:`PARAMETER_KEYS`): a parameter wins over ``config_json``, which wins over the
+    defaults. A parameter left empty (``""`` or None) leaves its key as the config has it.
+
+    Args:
+        config_json: the full config as JSON (empty: the defaults).
+        **parameters: typed parameters by name, e.g. ``model_name="diabetes"``.
+
+    Returns:
+        The config, validated whole.
+
+    Raises:
+        InvalidInputError: ``config_json`` is invalid, or a given parameter is refused (naming
+            the parameter, its value and the config key's check).
+        ValueError: a parameter that is not one of :data:`PARAMETER_KEYS` (a programming error).
+    """
+    config = config_from_json(config_json)
+    given = {name: value for name, value in parameters.items() if is_given(value)}
+    unknown = sorted(set(parameters) - set(PARAMETER_KEYS))
+    if unknown:
+        raise ValueError(f"no config key for parameters {unknown}; known: {list(PARAMETER_KEYS)}")
+    if not given:
+        return config
+    data = config.model_dump(by_alias=True)
+    for name, value in given.items():
+        section, key = PARAMETER_KEYS[name]
+        data[section][key] = value
+    try:
+        return LifecycleConfig.model_validate(data)
+    except ValidationError as exc:
+        shown = ", ".join(f"{name}={value!r}" for name, value in given.items())
+        problems = "; ".join(_problem(error) for error in exc.errors())
+        raise InvalidInputError(f"invalid parameter {shown}: {problems}") from None
+
+
 def load_config(path: str | Path | None = None) -> LifecycleConfig:
     """Load a YAML config file over the defaults (no file: the course scenario's config).
 

@@ -16,8 +16,36 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 CSV_SUFFIXES = (".csv", ".txt")
 
 
+PARQUET_MAGIC = b"PAR1"
+
+
 def is_parquet(name: str) -> bool:
     return name.lower().endswith(PARQUET_SUFFIXES)
+
+
+def file_holds_parquet(path: str | Path) -> bool:
+    """Whether a file is Parquet: by its suffix, else (a KFP artifact's file has none) by the
+    magic bytes at its start and end; reads 8 bytes at most."""
+    name = str(path)
+    if is_parquet(name) or name.lower().endswith(CSV_SUFFIXES):
+        return is_parquet(name)
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4)
+            handle.seek(-4, 2)
+            return head == PARQUET_MAGIC and handle.read(4) == PARQUET_MAGIC
+    except OSError:
+        return False
+
+
+def _holds_parquet(source: str, data: bytes) -> bool:
+    """Parquet by the name's suffix; a name without a table suffix (a KFP artifact's file)
+    by Parquet's magic bytes, which open and close every Parquet file."""
+    if is_parquet(source):
+        return True
+    if source.lower().endswith(CSV_SUFFIXES):
+        return False
+    return data[:4] == PARQUET_MAGIC and data[-4:] == PARQUET_MAGIC
 
 
 def _check_csv_header(text: str, source: str) -> None:
@@ -33,7 +61,8 @@ def _check_csv_header(text: str, source: str) -> None:
 
 
 def parse_table(data: bytes, source: str, text_columns: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Parse CSV or Parquet bytes (chosen by ``source``'s suffix) into a DataFrame.
+    """Parse CSV or Parquet bytes (chosen by ``source``'s suffix, else by their content) into a
+    DataFrame.
 
     ``text_columns`` are kept as written (a CSV's ``version`` 1.10 must not become 1.1).
 
@@ -45,7 +74,7 @@ def parse_table(data: bytes, source: str, text_columns: tuple[str, ...] = ()) ->
     """
     if not data:
         raise InvalidInputError(f"{source}: the file is empty (0 bytes)")
-    if is_parquet(source):
+    if _holds_parquet(source, data):
         try:
             frame = pq.read_table(pa.BufferReader(data)).to_pandas()
         except (pa.ArrowInvalid, OSError) as exc:
@@ -83,6 +112,8 @@ def read_table(path: str | Path, text_columns: tuple[str, ...] = ()) -> pd.DataF
         data = path.read_bytes()
     except FileNotFoundError:
         raise InvalidInputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InvalidInputError(f"{path}: a folder, not a CSV or Parquet file") from None
     except OSError as exc:
         raise InvalidInputError(f"{path}: cannot read: {exc.strerror}") from None
     return parse_table(data, str(path), text_columns)

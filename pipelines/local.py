@@ -33,7 +33,7 @@ from typing import Any, TextIO
 from kfp import local
 
 from lifecycle.commits import Commit, CommitLog
-from lifecycle.config import LifecycleConfig
+from lifecycle.config import PARAMETER_KEYS, LifecycleConfig
 from lifecycle.errors import Interrupted, InvalidInputError, LifecycleError, interrupted_by_signals
 from lifecycle.recovery import recover_dead_local_runs, rollback
 from lifecycle.runs import OWNER_ENV, RUN_ID_ENV, RunContext, RunOwner, new_run_id, register_run
@@ -350,6 +350,21 @@ def _sources(*sources: str) -> tuple[list[str], list[str]]:
     return resolved, [source for source in resolved if Path(source).is_file()]
 
 
+def _unset_parameters(pipeline: Any, config: LifecycleConfig) -> dict[str, Any]:
+    """A value for each typed parameter of ``pipeline`` whose default is None: the config's own.
+
+    KFP's local runner can neither leave such a parameter unset nor pass None for it, and
+    the config's value is what leaving it unset means
+    (:func:`lifecycle.config.config_with_parameters`).
+    """
+    values = {}
+    for name, spec in (pipeline.component_spec.inputs or {}).items():
+        if spec.optional and spec.default is None and name in PARAMETER_KEYS:
+            section, key = PARAMETER_KEYS[name]
+            values[name] = getattr(getattr(config, section), key)
+    return values
+
+
 def run_training(
     training_source: str,
     test_source: str,
@@ -362,12 +377,14 @@ def run_training(
     from pipelines.training import build_training_pipeline
 
     (training_source, test_source), files = _sources(training_source, test_source)
+    pipeline = build_training_pipeline(LOCAL)
     return run_pipeline(
-        build_training_pipeline(LOCAL),
+        pipeline,
         {
             "training_source": training_source,
             "test_source": test_source,
             "config_json": config.to_json(),
+            **_unset_parameters(pipeline, config),
         },
         store_uri,
         runner,
@@ -388,13 +405,15 @@ def run_monitoring(
     from pipelines.monitoring import build_monitoring_pipeline
 
     (batch_source,), files = _sources(batch_source)
+    pipeline = build_monitoring_pipeline(LOCAL)
     return run_pipeline(
-        build_monitoring_pipeline(LOCAL),
+        pipeline,
         {
             "batch_source": batch_source,
             "batch_id": batch_id,
             "config_json": config.to_json(),
             "force": force,
+            **_unset_parameters(pipeline, config),
         },
         store_uri,
         runner,

@@ -1,5 +1,7 @@
 """The monitoring pipeline: one run per new labelled batch; retrains only on drift."""
 
+from typing import Any, Optional
+
 from kfp import dsl
 
 from components.detect_drift.component import detect_drift
@@ -32,9 +34,36 @@ def build_monitoring_pipeline(backend: Backend = CLUSTER):
         batch_id: str = "",
         config_json: str = DEFAULT_CONFIG_JSON,
         force: bool = False,
+        model_name: str = "",
+        promotion_metric: str = "",
+        promotion_tolerance: Optional[float] = None,  # noqa: UP045 - KFP reads no X | None
+        drift_p_value: Optional[float] = None,  # noqa: UP045
+        drift_param_sigmas: Optional[float] = None,  # noqa: UP045
     ):
+        """Evaluate production on a new labelled batch; on drift, retrain and promote.
+
+        Args:
+            batch_source: The labelled batch (CSV or Parquet): a path the tasks can read, or a
+                key in the store, e.g. incoming/latest.csv.
+            batch_id: The batch's id, e.g. batch_3; empty names it after the run's schedule
+                time in UTC (20261203T020000Z).
+            config_json: The whole lifecycle config as JSON (lifecycle.config.LifecycleConfig;
+                default the course's): schema, model, drift tests, retraining and promotion
+                policies. A typed parameter below, when given, wins over its key here.
+            force: Monitor the batch even if it was monitored for the production version.
+            model_name: The model monitored; overrides model.name of config_json.
+            promotion_metric: The metric a challenger is compared on (RMSE, MAE, r2);
+                overrides promotion.metric of config_json.
+            promotion_tolerance: How much worse a challenger may be, as a fraction of the
+                champion's score; overrides promotion.tolerance of config_json.
+            drift_p_value: The data tests fire below this p-value; overrides drift.p_value of
+                config_json.
+            drift_param_sigmas: The parametric test's k in mean ± k·σ; overrides
+                drift.param_sigmas of config_json.
+        """
+        model = {"model_name": model_name}
         # Commits the run when every task succeeded, rolls it back otherwise.
-        with run_transaction(PIPELINE_NAME, config_json, retry):
+        with run_transaction(PIPELINE_NAME, config_json, retry, model_name):
             # Refuses a batch that breaks the schema or reuses a batch id for other content;
             # says whether the batch is new for the production version (else: skipped).
             check_batch = configure_task(
@@ -45,7 +74,8 @@ def build_monitoring_pipeline(backend: Backend = CLUSTER):
                     batch_id=batch_id,
                     force=force,
                     schedule_time=backend.schedule_time,
-                ),
+                    **model,
+                ).set_display_name("validate batch"),
                 "validate",
                 retry,
             )
@@ -58,8 +88,9 @@ def build_monitoring_pipeline(backend: Backend = CLUSTER):
                         config_json=config_json,
                         identify_batch=True,
                         schedule_time=backend.schedule_time,
+                        **model,
                         **run_identity(),
-                    ),
+                    ).set_display_name("ingest batch"),
                     "ingest",
                     retry,
                 )
@@ -71,8 +102,9 @@ def build_monitoring_pipeline(backend: Backend = CLUSTER):
                         batch_id=batch.outputs["batch_id"],
                         role="monitor",
                         config_json=config_json,
+                        **model,
                         **run_identity(),
-                    ),
+                    ).set_display_name("evaluate champion"),
                     "evaluate",
                     retry,
                 )
@@ -84,13 +116,20 @@ def build_monitoring_pipeline(backend: Backend = CLUSTER):
                         batch_id=batch.outputs["batch_id"],
                         evaluation_time=champion.outputs["evaluation_time"],
                         config_json=config_json,
+                        drift_p_value=drift_p_value,
+                        drift_param_sigmas=drift_param_sigmas,
+                        **model,
                         **run_identity(),
-                    ),
+                    ).set_display_name("detect drift"),
                     "detect_drift",
                     retry,
                 )
                 with dsl.If(drift.outputs["Output"] == True, name=RETRAIN_BRANCH):  # noqa: E712
-                    _retrain(batch, champion, config_json, retry)
+                    promotion = {
+                        "promotion_metric": promotion_metric,
+                        "promotion_tolerance": promotion_tolerance,
+                    }
+                    _retrain(batch, champion, config_json, retry, model, promotion)
 
     return monitoring_pipeline
 
@@ -100,6 +139,8 @@ def _retrain(
     champion: dsl.PipelineTask,
     config_json: str,
     retry: bool,
+    model: dict[str, Any],
+    promotion: dict[str, Any],
 ) -> None:
     """The drift branch: a challenger trained, scored and compared with the champion."""
     # Builds the challenger's training set by the retrain policy.
@@ -107,8 +148,9 @@ def _retrain(
         select_data(
             model_version=champion.outputs["version"],
             config_json=config_json,
+            **model,
             **run_identity(),
-        ),
+        ).set_display_name("select retraining data"),
         "select_data",
         retry,
     )
@@ -119,8 +161,9 @@ def _retrain(
             test_data=batch.outputs["dataset"],
             parent_version=champion.outputs["version"],
             config_json=config_json,
+            **model,
             **run_identity(),
-        ),
+        ).set_display_name("train challenger"),
         "train",
         retry,
     )
@@ -132,8 +175,9 @@ def _retrain(
             batch_id=batch.outputs["batch_id"],
             role="challenger",
             config_json=config_json,
+            **model,
             **run_identity(),
-        ),
+        ).set_display_name("evaluate challenger"),
         "evaluate",
         retry,
     )
@@ -145,8 +189,12 @@ def _retrain(
             data=batch.outputs["dataset"],
             batch_id=batch.outputs["batch_id"],
             config_json=config_json,
+            **model,
+            **promotion,
             **run_identity(),
-        ).after(challenger_evaluation),
+        )
+        .after(challenger_evaluation)
+        .set_display_name("promote challenger"),
         "promote",
         retry,
     )

@@ -25,10 +25,24 @@ def run_identity() -> dict[str, str]:
     }
 
 
-def run_transaction(pipeline_name: str, config_json: Any, retry: bool) -> dsl.ExitHandler:
-    """The exit handler wrapping a pipeline's body: ``with run_transaction(...):``."""
+def run_transaction(
+    pipeline_name: str, config_json: Any, retry: bool, model_name: Any = ""
+) -> dsl.ExitHandler:
+    """The exit handler wrapping a pipeline's body: ``with run_transaction(...):``.
+
+    Args:
+        pipeline_name: the pipeline, recorded in the commit.
+        config_json: the pipeline's config parameter.
+        retry: whether the exit task gets the config's retry policy.
+        model_name: the pipeline's model_name parameter (empty: the config's model).
+    """
     finish = configure_task(
-        finalize(pipeline_name=pipeline_name, config_json=config_json, **run_identity()),
+        finalize(
+            pipeline_name=pipeline_name,
+            config_json=config_json,
+            model_name=model_name,
+            **run_identity(),
+        ),
         "finalize",
         retry,
     ).set_display_name("commit or roll back the run")

@@ -3,41 +3,69 @@
 from typing import NamedTuple
 
 from kfp import dsl
-from kfp.dsl import Dataset, Output
+from kfp.dsl import Dataset, Input, Output
 
 from lifecycle.images import image_tag
 
 
 @dsl.component(base_image=image_tag("predict"), install_kfp_package=False)
 def predict(
-    source: str,
     batch_id: str,
-    model_version: str,
-    config_json: str,
     predictions: Output[Dataset],
+    source: str = "",
+    data: Input[Dataset] = None,
+    model_version: str = "production",
+    config_json: str = "",
+    model_name: str = "",
 ) -> NamedTuple("PredictOutputs", version=str, rows=int):
-    """Score a CSV or Parquet file (a path, or a key in the store) of any size with a model
-    version (or ``production``), streamed in record batches; write the predictions to the store
-    as Parquet parts and a manifest, which ``predictions`` points at."""
+    """Score a CSV or Parquet file of any size with a model version, streamed in batches.
+
+    The predictions (the features, prediction, model_version) go to the store as Parquet parts
+    under predictions/batch/<model>/<version>/<batch_id>/, then a manifest that makes them
+    visible; the artifact holds the same parts.
+
+    Args:
+        batch_id: The name of this scoring, in the predictions' keys.
+        source: The file to score: a path the task can read, or a key in the store. Leave
+            empty when data is given.
+        data: The file as another component's Dataset artifact (CSV, or Parquet by its
+            content), instead of source.
+        model_version: A version (e.g. 1.0) or production, the version the production alias
+            names when the task runs.
+        config_json: The whole lifecycle config as JSON (lifecycle.config.LifecycleConfig;
+            empty for the course's defaults): the model's name and features.
+        model_name: The model; overrides model.name of config_json when not empty.
+
+    Returns:
+        predictions: The predictions as a folder of Parquet parts; metadata store_key (the
+            manifest), rows, version and each part's store_key, sha256 and rows.
+        version: The version that scored (production resolved).
+        rows: The number of rows scored.
+    """
     import tempfile
     from collections import namedtuple
     from pathlib import Path
 
+    from components.artifacts import chosen_source, write_parts_artifact
     from components.predict.logic import predict_to_store
-    from lifecycle.config import config_from_json
+    from lifecycle.config import config_with_parameters
     from lifecycle.store import open_store
 
     store = open_store()
+    scored_file = chosen_source(source, data)
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(source)
+        path = Path(scored_file)
         if not path.is_file():  # a store key: fetched once, then streamed from disk
-            path = Path(folder) / Path(source).name
-            path.write_bytes(store.get_bytes(source))
+            path = Path(folder) / Path(scored_file).name
+            store.download(scored_file, path)
         scored = predict_to_store(
-            store, config_from_json(config_json), path, batch_id, model_version
+            store,
+            config_with_parameters(config_json, model_name=model_name),
+            path,
+            batch_id,
+            model_version,
         )
-    Path(predictions.path).parent.mkdir(parents=True, exist_ok=True)
-    Path(predictions.path).write_text(scored.to_json(), encoding="utf-8")
+    write_parts_artifact(predictions, store, scored.parts)
     predictions.metadata.update(
         {"store_key": scored.output, "rows": scored.rows, "version": scored.version}
     )

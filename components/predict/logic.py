@@ -30,7 +30,7 @@ from lifecycle.errors import InvalidInputError
 from lifecycle.objects import now_stamp
 from lifecycle.registry import ModelRegistry
 from lifecycle.store import Store, validate_name
-from lifecycle.tables import is_parquet
+from lifecycle.tables import file_holds_parquet, is_parquet
 
 PREDICTION = "prediction"
 MANIFEST_FILE = "manifest.json"
@@ -83,7 +83,7 @@ def read_batches(
     path = Path(path)
     if not path.is_file():
         raise InvalidInputError(f"{path}: no such file")
-    if is_parquet(path.name):
+    if file_holds_parquet(path):
         try:
             reader = pq.ParquetFile(path)
         except (pa.ArrowInvalid, OSError) as exc:

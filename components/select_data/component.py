@@ -9,30 +9,51 @@ from lifecycle.images import image_tag
 @dsl.component(base_image=image_tag("select_data"), install_kfp_package=False)
 def select_data(
     model_version: str,
-    config_json: str,
     dataset: Output[Dataset],
+    config_json: str = "",
+    model_name: str = "",
     run_id: str = dsl.PIPELINE_JOB_ID_PLACEHOLDER,
     task_name: str = dsl.PIPELINE_TASK_NAME_PLACEHOLDER,
 ):
-    """Assemble the retraining set for a successor of ``model_version`` by the retrain policy."""
+    """Assemble the retraining set for a successor of a model version, by the retrain policy.
+
+    since_training (the default): the version's own training data plus every batch monitored
+    since it was trained; last_n: the last N batches monitored. Only batches of committed runs
+    count, and the batch of this run. The set is stored as a dataset, which counts once the run
+    is committed (the finalize component).
+
+    Args:
+        model_version: The version whose successor is trained (the champion).
+        config_json: The whole lifecycle config as JSON (lifecycle.config.LifecycleConfig;
+            empty for the course's defaults): its retrain section is the policy.
+        model_name: The model retrained; overrides model.name of config_json when not empty.
+        run_id: The run this task writes for (KFP's run id).
+        task_name: This task's name in its run; a second attempt with the same run and task
+            returns the first attempt's outputs and writes nothing.
+
+    Returns:
+        dataset: The retraining set's Parquet; metadata store_key, sha256, rows, name,
+            columns.
+    """
     from lifecycle.task_errors import report_task_errors
 
     report_task_errors()
 
     from components.artifacts import write_dataset_artifact
     from components.select_data.logic import select_data as select
-    from lifecycle.config import config_from_json
+    from lifecycle.config import config_with_parameters
     from lifecycle.datasets import DatasetRef
     from lifecycle.runs import RunContext, run_once
     from lifecycle.store import open_store
 
     store = open_store()
+    config = config_with_parameters(config_json, model_name=model_name)
     run = RunContext.for_task(run_id, task_name)
 
     def work() -> dict:
-        ref = select(store, config_from_json(config_json), model_version, run)
+        ref = select(store, config, model_version, run)
         return {"dataset": ref.to_json()}
 
     ref = DatasetRef.from_json(run_once(store, run, work)["dataset"])
-    write_dataset_artifact(dataset, ref)
+    write_dataset_artifact(dataset, store, ref)
     print(f"retraining set {ref.key}: {ref.rows} rows from {ref.source}")

@@ -108,6 +108,16 @@ class Store(ABC):
         validate_key(key)
         return None
 
+    def download(self, key: str, destination: Path) -> None:
+        """Copy the object at ``key`` into the file ``destination``, in chunks: an object of
+        any size passes without being held in memory (backends that can stream override this).
+
+        Raises:
+            KeyNotFoundError: no object at ``key``.
+            StoreError: the store cannot be read or the file cannot be written.
+        """
+        destination.write_bytes(self.get_bytes(key))
+
     def get_many(self, keys: list[str]) -> list[bytes]:
         """Read several objects; backends with network latency override this to read in parallel."""
         return [self.get_bytes(key) for key in keys]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 import uuid
 from pathlib import Path
@@ -103,6 +104,17 @@ class LocalStore(Store):
             raise KeyNotFoundError(f"no object {key!r} in store {self.uri}") from None
         except OSError as exc:
             raise self._failed("read", key, exc) from None
+
+    def download(self, key: str, destination: Path) -> None:
+        path = self._path(key)
+        try:
+            shutil.copyfile(path, destination)
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            if not path.is_file():
+                raise KeyNotFoundError(f"no object {key!r} in store {self.uri}") from None
+            raise StoreError(f"store {self.uri}: cannot copy {key!r} to {destination}") from None
+        except OSError as exc:
+            raise self._failed(f"copy to {destination}", key, exc) from None
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()

@@ -25,6 +25,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
@@ -74,6 +75,7 @@ _CONTENT_TYPES = {
     ".parquet": "application/vnd.apache.parquet",
 }
 _GET_MANY_WORKERS = 16
+_DOWNLOAD_CHUNK = 1 << 20
 _DELETE_BATCH = 1000
 
 
@@ -444,6 +446,25 @@ class MinioStore(Store):
 
         try:
             return self._call(f"read {key!r}", read)
+        except S3Error:  # only the missing-key codes get here
+            raise KeyNotFoundError(f"no object {key!r} in store {self.uri}") from None
+
+    def download(self, key: str, destination: Path) -> None:
+        name = self._name(key)
+
+        def copy() -> None:
+            # A retry starts the file afresh: it never holds two attempts' bytes.
+            response = self._client.get_object(self.bucket, name)
+            try:
+                with open(destination, "wb") as out:
+                    for chunk in response.stream(_DOWNLOAD_CHUNK):
+                        out.write(chunk)
+            finally:
+                response.close()
+                response.release_conn()
+
+        try:
+            self._call(f"read {key!r}", copy)
         except S3Error:  # only the missing-key codes get here
             raise KeyNotFoundError(f"no object {key!r} in store {self.uri}") from None
 
