@@ -154,6 +154,28 @@ def ends(arch: Architecture, members: list[str], heads: bool) -> list[str]:
     return [member for member in members if member not in linked]
 
 
+def stacked_outputs(arch: Architecture, lane: str) -> list[list[str]]:
+    """Per task of the lane, the artefacts it outputs that no task reads (what the KFP UI
+    shows: metrics, reports, summaries), when there are several: drawn one under the other,
+    so that a task with three of them does not widen its column three times."""
+    read = {edge.source for edge in arch.edges if edge.kind == "data"}
+    leaves: dict[str, list[str]] = {}
+    for edge in arch.edges:
+        block = arch.blocks.get(edge.target)
+        source = arch.blocks.get(edge.source)
+        if (
+            edge.kind == "data"
+            and block is not None
+            and source is not None
+            and source.kind == "component"
+            and source.lane == lane
+            and block.kind == "artefact"
+            and edge.target not in read
+        ):
+            leaves.setdefault(edge.source, []).append(edge.target)
+    return [outputs for outputs in leaves.values() if len(outputs) > 1]
+
+
 def _lane_of(arch: Architecture) -> dict[str, str]:
     lanes = {block.id: block.lane for block in arch.blocks.values()}
     return lanes | {condition.id: condition.lane for condition in arch.conditions.values()}
@@ -190,6 +212,9 @@ def stage_graph(arch: Architecture, lane: str, links: LinkConfig, order: int) ->
     for number, edge in enumerate(arch.edges, start=1):
         if edge.kind in {"data", "after"} and lane_of[edge.source] == lane_of[edge.target] == lane:
             graph.edge(dot_id(edge.source), dot_id(edge.target), **_edge_attrs(number, edge))
+    for leaves in stacked_outputs(arch, lane):
+        for upper, lower in zip(leaves, leaves[1:], strict=False):
+            graph.edge(dot_id(upper), dot_id(lower), style="invis")
     groups = flows(arch, lane)
     for before, after in zip(groups, groups[1:], strict=False):
         for tail in ends(arch, before, heads=False):
