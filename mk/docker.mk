@@ -51,7 +51,7 @@ wheel: install ## Build dist/*.whl and dist/requirements.lock (runtime deps pinn
 	rm -rf build/lib build/bdist* $(DIST)/*.whl $(REQUIREMENTS_LOCK)
 	$(PYTHON) -m lifecycle.images --bake lifecycle/image_tags.json
 	SOURCE_DATE_EPOCH=$(WHEEL_EPOCH) $(PYTHON) -m pip wheel --quiet --no-deps --wheel-dir $(DIST) .
-	$(PYTHON) images/base/requirements_lock.py $(DIST)/*.whl --output $(REQUIREMENTS_LOCK)
+	$(PYTHON) images/base/requirements_lock.py write $(DIST)/*.whl --output $(REQUIREMENTS_LOCK)
 
 .PHONY: base-image
 base-image: docker-up wheel ## Build the base image, tagged from lifecycle.images (here: BASE_IMAGE=lifecycle-python-base:3.11-bookworm)
