@@ -20,6 +20,7 @@ from typing import Any
 from lifecycle.config import LifecycleConfig, load_config
 from lifecycle.errors import (
     Interrupted,
+    InvalidInputError,
     LifecycleError,
     ModelNotFoundError,
     interrupted_by_signals,
@@ -191,7 +192,7 @@ def cmd_finalize(args: argparse.Namespace) -> int:
     from lifecycle.runs import RunContext
 
     run = RunContext(args.run_id, "finalize", "cli")
-    outcome = finalize(_store(args), _config(args), run, args.status)
+    outcome = finalize(_existing_store(args), _config(args), run, args.status)
     print(summary_markdown(outcome, "lifecycle finalize"), end="")
     return 0
 
@@ -494,7 +495,9 @@ def cmd_export_views(args: argparse.Namespace) -> int:
 def cmd_cleanup(args: argparse.Namespace) -> int:
     from lifecycle.recovery import cleanup
 
-    store = _store(args)
+    if args.grace < 0:
+        raise InvalidInputError(f"--grace {args.grace:g}: seconds must be 0 or more")
+    store = _existing_store(args)
     report = cleanup(store, args.grace, dry_run=args.dry_run)
     verb = "would remove" if args.dry_run else "removed"
     print(
