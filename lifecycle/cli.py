@@ -282,10 +282,14 @@ def _print_commit(run: Any) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from lifecycle.batches import locate_source
     from pipelines.local import run_training
 
     config = _config(args)  # a bad config ends here, before the store is touched
     store = _reachable_store(args)
+    # Every argument is checked before any task runs: bad input is never retried.
+    for source in (args.data, args.test or args.data):
+        locate_source(store, source)
     run = run_training(args.data, args.test or args.data, store.uri, config, args.runner)
     _print_commit(run)
     return 0
