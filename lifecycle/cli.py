@@ -507,11 +507,12 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
     print(
         f"store {store.uri}: {verb} {len(report.runs)} uncommitted run(s) "
         f"({report.objects} objects), {len(report.temporary)} temporary object(s), "
-        f"{len(report.locks)} expired lock(s)"
+        f"{len(report.locks)} expired lock(s); {'would rewrite' if args.dry_run else 'rewrote'} "
+        f"{len(report.views)} lagging view(s)"
     )
     for run_id in report.runs:
         print(f"  run {run_id}")
-    for name in [*report.temporary, *report.locks]:
+    for name in [*report.temporary, *report.locks, *report.views]:
         print(f"  {name}")
     if report.kept:
         print(

@@ -66,3 +66,22 @@ def test_cleanup_refuses_a_negative_grace_period(any_store: Store, capsys):
 
     assert main(["cleanup", "--store", any_store.uri, "--grace", "-5"]) == 2
     assert "--grace" in capsys.readouterr().err
+
+
+def test_a_view_behind_a_commit_is_named_and_cleanup_rewrites_it(any_store: Store):
+    # What a writer killed between its run's commit and the view's rewrite leaves: the view
+    # (and its row count) of the run before.
+    log = evaluation_log(any_store)
+    _run(any_store, "first", commit=True)
+    behind = {key: any_store.get_bytes(key) for key in (log.view_key, f"_views/{log.view_key}.rows")}
+    _run(any_store, "second", commit=True)
+    for key, data in behind.items():
+        any_store.put_bytes(key, data)
+
+    (problem,) = verify_store(any_store)
+    assert problem.startswith(f"{log.view_key}: 1 rows for 2 records, a view behind")
+    assert cleanup(any_store, grace_seconds=0, dry_run=True).views == [log.view_key]
+    assert any_store.get_bytes(log.view_key) == behind[log.view_key]
+    assert cleanup(any_store, grace_seconds=0).views == [log.view_key]
+    assert verify_store(any_store) == []
+    assert cleanup(any_store, grace_seconds=0).views == []
