@@ -23,7 +23,6 @@ from lifecycle.recovery import expired_view_locks, uncommitted_runs
 from lifecycle.registry import ModelRegistry
 from lifecycle.store import Store
 
-
 # Named in the problem line of a view whose writer stopped between a commit and the view's
 # rewrite: its rows are committed records, only the newest are missing.
 LAGGING_VIEW = "lagging"

@@ -16,7 +16,9 @@ from tests.helpers import store_listing
 def _run(store: Store, run_id: str, commit: bool) -> None:
     run = RunContext(run_id, "evaluate")
     register_run(store, run)
-    evaluation_log(store).append([{"metric": "RMSE", "score": 1.0, "version": "1.0", "batch": "b"}], run)
+    evaluation_log(store).append(
+        [{"metric": "RMSE", "score": 1.0, "version": "1.0", "batch": "b"}], run
+    )
     if commit:
         commit_run(store, LifecycleConfig(), run, Contributions())
 
@@ -73,7 +75,9 @@ def test_a_view_behind_a_commit_is_named_and_cleanup_rewrites_it(any_store: Stor
     # (and its row count) of the run before.
     log = evaluation_log(any_store)
     _run(any_store, "first", commit=True)
-    behind = {key: any_store.get_bytes(key) for key in (log.view_key, f"_views/{log.view_key}.rows")}
+    behind = {
+        key: any_store.get_bytes(key) for key in (log.view_key, f"_views/{log.view_key}.rows")
+    }
     _run(any_store, "second", commit=True)
     for key, data in behind.items():
         any_store.put_bytes(key, data)
