@@ -39,11 +39,13 @@ def _print_json(data: object) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from components.ingest.logic import read_source
-    from components.validate.logic import validate_frame
+    from components.ingest.logic import local_source
+    from components.validate.logic import validate_file
 
-    frame = validate_frame(read_source(_store(args), args.data), _config(args).schema, args.data)
-    print(f"{args.data}: valid, {len(frame)} rows, columns {', '.join(frame.columns)}")
+    schema = _config(args).schema
+    with local_source(_store(args), args.data) as path:
+        summary = validate_file(path, schema, args.data)
+    print(f"{args.data}: valid, {summary.rows} rows, columns {', '.join(summary.columns)}")
     return 0
 
 

@@ -13,15 +13,15 @@ def validate(source: str, config_json: str, report: Output[Metrics]):
     Fails the run, naming the file, column and offending row count, when the data
     breaks the schema; writes nothing but its report.
     """
-    from components.ingest.logic import read_source
-    from components.validate.logic import validate_frame
+    from components.ingest.logic import local_source
+    from components.validate.logic import validate_file
     from lifecycle.config import config_from_json
     from lifecycle.store import open_store
 
     config = config_from_json(config_json)
-    frame = validate_frame(read_source(open_store(), source), config.schema, source)
-    report.log_metric("rows", len(frame))
-    for column in config.schema.columns:
-        if column.kind == "numeric":
-            report.log_metric(f"{column.name}_mean", float(frame[column.name].mean()))
-    print(f"{source}: valid, {len(frame)} rows")
+    with local_source(open_store(), source) as path:
+        summary = validate_file(path, config.schema, source)
+    report.log_metric("rows", summary.rows)
+    for name, mean in summary.means.items():
+        report.log_metric(f"{name}_mean", mean)
+    print(f"{source}: valid, {summary.rows} rows")
