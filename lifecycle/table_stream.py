@@ -172,7 +172,9 @@ def _csv_header(path: Path, source: str) -> tuple[str, ...]:
         raise InvalidInputError(f"{source}: the file is empty (0 bytes)")
     line, newline, _ = head.partition(b"\n")
     if not newline and len(head) > MAX_HEADER_BYTES:
-        raise InvalidInputError(f"{source}: no header row within the first {MAX_HEADER_BYTES} bytes")
+        raise InvalidInputError(
+            f"{source}: no header row within the first {MAX_HEADER_BYTES} bytes"
+        )
     try:
         text = line.decode("utf-8-sig").rstrip("\r")
     except UnicodeDecodeError as exc:
@@ -200,9 +202,8 @@ def _parquet_schema(path: Path, source: str) -> tuple[tuple[str, ...], dict[str,
         ) from None
     schema = handle.schema_arrow
     # A pandas index written as a column is the frame's index, not data (as pandas reads it).
-    index = {
-        name for name in (schema.pandas_metadata or {}).get("index_columns", []) if isinstance(name, str)
-    }
+    pandas = schema.pandas_metadata or {}
+    index = {name for name in pandas.get("index_columns", []) if isinstance(name, str)}
     names = [name for name in schema.names if name not in index]
     seen: set[str] = set()
     for name in names:

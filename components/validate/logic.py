@@ -31,7 +31,9 @@ MAX_MAGNITUDE = 1e150
 # What pandas' CSV reader took for booleans: a column of only these is "boolean values".
 BOOLEAN_TEXT = ("True", "TRUE", "true", "False", "FALSE", "false")
 # Text that reads as a number (as pyarrow's parser reads it), after trimming whitespace.
-NUMBER_PATTERN = r"^[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|(?i:inf|infinity|nan))$"
+NUMBER_PATTERN = (
+    r"^[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|(?i:inf|infinity|nan))$"
+)
 EXAMPLES = 3
 NUMERIC_TYPE = pa.float64()
 CATEGORICAL_TYPE = pa.large_string()
