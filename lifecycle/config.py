@@ -106,6 +106,13 @@ class DriftConfig(_Frozen):
     numeric_decision: Literal["ks", "psi", "wasserstein"] = "ks"
     categorical_decision: Literal["chi2", "jensenshannon", "psi"] = "chi2"
     drift_share: float = Field(default=0.5, ge=0, le=1)  # dataset drift: share of columns above
+    # Multiple-testing control of the data tests' p-values (KS, chi-squared) across columns and
+    # tests: none (each at p_value, the course's way), bh (Benjamini-Hochberg) or bonferroni.
+    correction: Literal["none", "bh", "bonferroni"] = "none"
+    # Effect-size floors, off (0) by default: a KS test fires only when its statistic D, a
+    # chi-squared test only when its Cramér's V, is at least this (as well as p < threshold).
+    min_ks_statistic: float = Field(default=0.0, ge=0, le=1)
+    min_cramers_v: float = Field(default=0.0, ge=0, le=1)
     prediction_flags: bool = False  # the predictions' tests become flags too
     dataset_flag: bool = False  # the dataset-level decision becomes the flag dataset_drift
 

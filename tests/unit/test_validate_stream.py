@@ -177,9 +177,7 @@ def test_a_pandas_index_in_parquet_is_not_a_column(tmp_path):
     assert validate_file(path, SCHEMA).columns == ("x", "y")
 
 
-def test_the_same_data_gets_the_same_key_whatever_its_format_and_batching(
-    tmp_path, monkeypatch
-):
+def test_the_same_data_gets_the_same_key_whatever_its_format_and_batching(tmp_path, monkeypatch):
     # Row groups of 4096 rows: 10,000 rows span three of them.
     monkeypatch.setattr(datasets, "MAX_ROW_GROUP_ROWS", 4096)
     rng = np.random.default_rng(3)

@@ -169,6 +169,23 @@ def write_profile(
                 np.lib.format.write_array(handle, np.asarray(array), allow_pickle=False)
 
 
+def build_profile(
+    source: ColumnSource,
+    kinds: Mapping[str, Kind] | None = None,
+    roles: Mapping[str, str] | None = None,
+    psi_bins: int = DEFAULT_PSI_BINS,
+) -> ReferenceProfile:
+    """The profile of ``source`` in memory, never serialised (for a one-off comparison of
+    two files; :func:`write_profile` stores one).
+
+    Raises:
+        ValueError: a numeric column has an infinite value (the message names it).
+    """
+    arrays = dict(_profile_entries(source, kinds, roles, psi_bins))
+    meta = json.loads(arrays.pop(_META).tobytes())
+    return ReferenceProfile([ColumnInfo(**c) for c in meta["columns"]], arrays, psi_bins)
+
+
 def profile_bytes(
     source: ColumnSource,
     kinds: Mapping[str, Kind] | None = None,
