@@ -113,8 +113,16 @@ class DatasetWriter:
             staged = Path(temp)
         self._path = staged
         self._file = _HashingFile(staged)
+        # Floats are written byte-stream-split (their bytes regrouped by position, which zstd
+        # packs about as well as a dictionary, several times faster); text as a dictionary.
+        floats = [f.name for f in self.schema if pa.types.is_floating(f.type)]
         self._writer: pq.ParquetWriter | None = pq.ParquetWriter(
-            self._file, self.schema, compression="zstd", write_statistics=True
+            self._file,
+            self.schema,
+            compression="zstd",
+            write_statistics=True,
+            use_dictionary=[name for name in self.schema.names if name not in floats],
+            column_encoding=dict.fromkeys(floats, "BYTE_STREAM_SPLIT"),
         )
 
     def write(self, batch: pa.RecordBatch) -> None:
