@@ -57,13 +57,15 @@ class CategoricalReference:
 
 @dataclass(frozen=True)
 class ColumnInfo:
-    """A profiled column: its kind, its role (feature, target, prediction) and its rows."""
+    """A profiled column: its kind, its role (feature, target, prediction), its rows, and
+    (profiles of files, :mod:`.files`) what its values were: number, text, date, …"""
 
     name: str
     kind: Kind
     role: str
     rows: int
     std: float = 0.0
+    value_class: str = ""
 
 
 class ReferenceProfile:
@@ -108,6 +110,7 @@ def _profile_entries(
     kinds: Mapping[str, Kind] | None,
     roles: Mapping[str, str] | None,
     psi_bins: int,
+    classes: Mapping[str, str] | None = None,
 ) -> Iterable[tuple[str, Any]]:
     """(array name, array) pairs, one column at a time, then the metadata."""
     names = list(kinds) if kinds else list(source.names)
@@ -121,13 +124,15 @@ def _profile_entries(
             del column
             edges = quantile_edges(values, psi_bins)
             std = float(np.std(values)) if values.size else 0.0
-            infos.append(ColumnInfo(name, kind, role, int(values.size), std))
+            value_class = (classes or {}).get(name, "")
+            infos.append(ColumnInfo(name, kind, role, int(values.size), std, value_class))
             yield f"c{index}_sorted", values
             yield f"c{index}_edges", edges
             yield f"c{index}_shares", bin_shares(values, edges)
         else:
             categories, counts = category_counts(column)
-            infos.append(ColumnInfo(name, kind, role, int(counts.sum())))
+            value_class = (classes or {}).get(name, "")
+            infos.append(ColumnInfo(name, kind, role, int(counts.sum()), 0.0, value_class))
             yield f"c{index}_categories", np.array(categories, dtype=str)
             yield f"c{index}_counts", counts
     meta = {
@@ -144,6 +149,7 @@ def write_profile(
     kinds: Mapping[str, Kind] | None = None,
     roles: Mapping[str, str] | None = None,
     psi_bins: int = DEFAULT_PSI_BINS,
+    classes: Mapping[str, str] | None = None,
 ) -> None:
     """Profile ``source`` column by column into an ``.npz`` at ``target`` (path or binary file).
 
@@ -153,12 +159,14 @@ def write_profile(
         kinds: the columns to profile and their kinds (default: every column, kind inferred).
         roles: each column's role, for the reports (default: feature).
         psi_bins: how many reference-quantile bins PSI uses.
+        classes: what each column's values are (number, text, date, …), kept to check
+            another file against the profile.
 
     Raises:
         ValueError: a numeric column has an infinite value (the message names it).
     """
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
-        for key, array in _profile_entries(source, kinds, roles, psi_bins):
+        for key, array in _profile_entries(source, kinds, roles, psi_bins, classes):
             info = zipfile.ZipInfo(f"{key}.npy")
             # Pad the local header so the array data (after the .npy header, itself a
             # multiple of 64 bytes) starts 64-byte aligned: readers then view it in place.
@@ -174,6 +182,7 @@ def build_profile(
     kinds: Mapping[str, Kind] | None = None,
     roles: Mapping[str, str] | None = None,
     psi_bins: int = DEFAULT_PSI_BINS,
+    classes: Mapping[str, str] | None = None,
 ) -> ReferenceProfile:
     """The profile of ``source`` in memory, never serialised (for a one-off comparison of
     two files; :func:`write_profile` stores one).
@@ -181,7 +190,7 @@ def build_profile(
     Raises:
         ValueError: a numeric column has an infinite value (the message names it).
     """
-    arrays = dict(_profile_entries(source, kinds, roles, psi_bins))
+    arrays = dict(_profile_entries(source, kinds, roles, psi_bins, classes))
     meta = json.loads(arrays.pop(_META).tobytes())
     return ReferenceProfile([ColumnInfo(**c) for c in meta["columns"]], arrays, psi_bins)
 
