@@ -129,7 +129,11 @@ def main(argv: list[str] | None = None) -> int:
         local = LocalStore(scratch / "store")
         stages = [
             ("validate", "file", ["validate", "--data", str(batch), "--store", local.uri]),
-            ("ingest", "local folder", ["ingest", "--data", str(batch), "--name", "big", "--store", local.uri]),
+            (
+                "ingest",
+                "local folder",
+                ["ingest", "--data", str(batch), "--name", "big", "--store", local.uri],
+            ),
         ]
         for stage, backend, command in stages:
             print(f"{stage} ({backend}) …", flush=True)
@@ -139,7 +143,10 @@ def main(argv: list[str] | None = None) -> int:
             print("no MinIO server binary (make minio-install): MinIO stages left out", flush=True)
         else:
             server = MinioServer(
-                binary=binary, data_dir=scratch / "minio", port=free_port(), console_port=free_port()
+                binary=binary,
+                data_dir=scratch / "minio",
+                port=free_port(),
+                console_port=free_port(),
             )
             server.start()
             env.update(server.env)
@@ -151,9 +158,21 @@ def main(argv: list[str] | None = None) -> int:
             upload = {"seconds": time.perf_counter() - started, "peak_rss_mb": float("nan")}
             results.append(("upload the batch (put_file, multipart)", "MinIO", upload))
             for stage, backend, command in [
-                ("ingest", "MinIO, from a file", ["ingest", "--data", str(batch), "--name", "big", "--store", uri]),
-                ("ingest", "MinIO, from an object in the bucket", ["ingest", "--data", "incoming/big.csv", "--name", "big2", "--store", uri]),
-                ("validate", "MinIO, an object in the bucket", ["validate", "--data", "incoming/big.csv", "--store", uri]),
+                (
+                    "ingest",
+                    "MinIO, from a file",
+                    ["ingest", "--data", str(batch), "--name", "big", "--store", uri],
+                ),
+                (
+                    "ingest",
+                    "MinIO, from an object in the bucket",
+                    ["ingest", "--data", "incoming/big.csv", "--name", "big2", "--store", uri],
+                ),
+                (
+                    "validate",
+                    "MinIO, an object in the bucket",
+                    ["validate", "--data", "incoming/big.csv", "--store", uri],
+                ),
             ]:
                 print(f"{stage} ({backend}) …", flush=True)
                 results.append((stage, backend, run_stage(command, env)))

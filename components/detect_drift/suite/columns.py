@@ -137,7 +137,7 @@ def numeric_values(column: pa.ChunkedArray) -> np.ndarray:
     return primitive_numpy(array)
 
 
-def _chunk_counts(chunk: pa.Array) -> Iterator[tuple[str, int]]:
+def _chunk_counts(chunk: pa.Array | pa.ChunkedArray) -> Iterator[tuple[str, int]]:
     if pa.types.is_dictionary(chunk.type):
         codes = chunk.indices
         valid = primitive_numpy(codes.drop_null())
@@ -163,7 +163,9 @@ def _chunk_counts(chunk: pa.Array) -> Iterator[tuple[str, int]]:
 def category_counts(column: pa.ChunkedArray) -> tuple[list[str], np.ndarray]:
     """Each category (as text; nulls as ``"null"``) and how often it occurs, sorted by name."""
     totals: dict[str, int] = {}
-    for chunk in column.chunks:
+    # Plain values are counted in one call over every chunk (a CSV column has hundreds).
+    chunks = column.chunks if pa.types.is_dictionary(column.type) else [column]
+    for chunk in chunks:
         for name, count in _chunk_counts(chunk):
             totals[name] = totals.get(name, 0) + count
     names = sorted(totals)

@@ -26,7 +26,7 @@ from components.detect_drift.suite.profile import ReferenceProfile
 
 # Bytes of CSV whose types stand for the whole file's, and the reading block.
 CSV_SAMPLE_BYTES = 1 << 20
-CSV_BLOCK_SIZE = 1 << 20
+CSV_BLOCK_SIZE = 4 << 20
 PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
