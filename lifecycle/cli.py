@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -285,6 +286,7 @@ def cmd_data_drift(args: argparse.Namespace) -> int:
     if (args.reference is None) == (args.reference_profile is None):
         raise InvalidInputError("data-drift: give one of --reference and --reference-profile")
     settings = _suite_settings(args)
+    workers = max(os.cpu_count() or 1, 1)
     # Most KS p-values need scipy.stats (about a second to import): imported while the files
     # are read and the reference profiled (numpy and pyarrow work without the GIL).
     scipy_stats = _prefetch("scipy.stats")
@@ -314,12 +316,18 @@ def cmd_data_drift(args: argparse.Namespace) -> int:
         elif args.reference:
             kinds = {name: reference.kinds[name] for name in columns}
             profile = build_profile(
-                reference.columns, kinds, psi_bins=settings.psi_bins, classes=reference.classes
+                reference.columns,
+                kinds,
+                psi_bins=settings.psi_bins,
+                classes=reference.classes,
+                workers=workers,
             )
         if current is None:
             return 0
         scipy_stats.join()
-        result = run_suite(profile, current.columns, settings, columns, distributions=False)
+        result = run_suite(
+            profile, current.columns, settings, columns, distributions=False, workers=workers
+        )
     except (InputError, ValueError, OSError) as exc:
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InvalidInputError(f"data-drift: {text}") from None

@@ -226,3 +226,17 @@ def test_the_command_imports_neither_pandas_nor_the_pipeline_stack(tmp_path):
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_columns_in_parallel_threads_give_the_same_result(files):
+    from components.detect_drift.suite import SuiteSettings, build_profile, run_suite
+    from components.detect_drift.suite.files import open_data_file
+
+    reference, current = (open_data_file(path) for path in files)
+    results = []
+    for workers in (1, 2, 4):
+        profile = build_profile(reference.columns, reference.kinds, workers=workers)
+        results.append(
+            run_suite(profile, current.columns, SuiteSettings(), workers=workers).to_dict()
+        )
+    assert results[0] == results[1] == results[2]

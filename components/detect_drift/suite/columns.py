@@ -7,6 +7,7 @@ arrays, so category counts never build Python strings per row).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Literal, Protocol
@@ -42,6 +43,7 @@ class ParquetColumns:
             f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
         ]
         self._file = pq.ParquetFile(handle(), read_dictionary=strings or None)
+        self._lock = threading.Lock()  # one reader: callers in threads take turns
         self.schema = schema
         self.names = list(schema.names)
         self.num_rows = self._file.metadata.num_rows
@@ -49,7 +51,8 @@ class ParquetColumns:
     def column(self, name: str) -> pa.ChunkedArray:
         if name not in self.names:
             raise KeyError(name)
-        return self._file.read(columns=[name]).column(0)
+        with self._lock:
+            return self._file.read(columns=[name]).column(0)
 
 
 class TableColumns:

@@ -7,6 +7,7 @@ array against the profile's; a categorical column is counted once for its three 
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -207,12 +208,65 @@ def test_categorical(
     return results, aligned
 
 
+def _test_column(
+    profile: ReferenceProfile,
+    current: ColumnSource,
+    name: str,
+    settings: SuiteSettings,
+    distributions: bool,
+) -> ColumnResult:
+    """Every test of one column (uncorrected: :func:`apply_correction` decides again)."""
+    info = profile.columns[name]
+    if name not in current.names:
+        raise ValueError(f"column {name!r} is in the reference profile but not in the current data")
+    if info.kind == "numeric":
+        tests = tuple(t for t in settings.tests if t in NUMERIC_TESTS)
+        tests += (settings.numeric_decision,) if settings.numeric_decision not in tests else ()
+        reference = profile.numeric(name, settings.psi_bins)
+        values = sorted_finite(numeric_values(current.column(name)), name, "current data")
+        _require_values(name, reference.sorted.size, values.size)
+        outcomes = test_numeric(reference, values, settings, tests)
+        drifted = outcomes[settings.numeric_decision].drifted
+        plot = _numeric_distribution(reference.sorted, values) if drifted and distributions else {}
+        rows = (reference.sorted.size, values.size)
+    else:
+        tests = tuple(t for t in settings.tests if t in CATEGORICAL_TESTS)
+        tests += (
+            (settings.categorical_decision,) if settings.categorical_decision not in tests else ()
+        )
+        reference = profile.categorical(name)
+        current_categories, current_counts = category_counts(current.column(name))
+        _require_values(name, int(reference.counts.sum()), int(current_counts.sum()))
+        outcomes, (categories, ref_counts, cur_counts) = test_categorical(
+            reference.categories,
+            reference.counts,
+            current_categories,
+            current_counts,
+            settings,
+            tests,
+        )
+        drifted = outcomes[settings.categorical_decision].drifted
+        plot = {}
+        if drifted and distributions:
+            top = np.argsort(-(ref_counts + cur_counts), kind="stable")[:MAX_PLOTTED_CATEGORIES]
+            plot = {
+                "categories": [categories[i] for i in top],
+                "reference": ref_counts[top].tolist(),
+                "current": cur_counts[top].tolist(),
+            }
+        rows = (int(reference.counts.sum()), int(current_counts.sum()))
+    del reference
+    profile.release(name)
+    return ColumnResult(name, info.kind, info.role, outcomes, drifted, rows[0], rows[1], plot)
+
+
 def run_suite(
     profile: ReferenceProfile,
     current: ColumnSource,
     settings: SuiteSettings = SuiteSettings(),
     columns: list[str] | None = None,
     distributions: bool = True,
+    workers: int = 1,
 ) -> SuiteResult:
     """Test each profiled column (or ``columns``) of ``current``, one column at a time.
 
@@ -222,64 +276,23 @@ def run_suite(
         settings: tests and thresholds.
         columns: which profiled columns (default: all that ``current`` has).
         distributions: keep plot data for drifted columns.
+        workers: columns tested at once, in threads (memory: this many columns at a time).
 
     Raises:
         ValueError: a column is missing from ``current``, has no values on one side, or has
             an infinite value; the message names the column.
     """
     names = columns if columns is not None else [c for c in profile.columns if c in current.names]
-    results = []
-    for name in names:
-        info = profile.columns[name]
-        if name not in current.names:
-            raise ValueError(
-                f"column {name!r} is in the reference profile but not in the current data"
-            )
-        if info.kind == "numeric":
-            tests = tuple(t for t in settings.tests if t in NUMERIC_TESTS)
-            tests += (settings.numeric_decision,) if settings.numeric_decision not in tests else ()
-            reference = profile.numeric(name, settings.psi_bins)
-            values = sorted_finite(numeric_values(current.column(name)), name, "current data")
-            _require_values(name, reference.sorted.size, values.size)
-            outcomes = test_numeric(reference, values, settings, tests)
-            drifted = outcomes[settings.numeric_decision].drifted
-            plot = (
-                _numeric_distribution(reference.sorted, values) if drifted and distributions else {}
-            )
-            rows = (reference.sorted.size, values.size)
-        else:
-            tests = tuple(t for t in settings.tests if t in CATEGORICAL_TESTS)
-            tests += (
-                (settings.categorical_decision,)
-                if settings.categorical_decision not in tests
-                else ()
-            )
-            reference = profile.categorical(name)
-            current_categories, current_counts = category_counts(current.column(name))
-            _require_values(name, int(reference.counts.sum()), int(current_counts.sum()))
-            outcomes, (categories, ref_counts, cur_counts) = test_categorical(
-                reference.categories,
-                reference.counts,
-                current_categories,
-                current_counts,
-                settings,
-                tests,
-            )
-            drifted = outcomes[settings.categorical_decision].drifted
-            plot = {}
-            if drifted and distributions:
-                top = np.argsort(-(ref_counts + cur_counts), kind="stable")[:MAX_PLOTTED_CATEGORIES]
-                plot = {
-                    "categories": [categories[i] for i in top],
-                    "reference": ref_counts[top].tolist(),
-                    "current": cur_counts[top].tolist(),
-                }
-            rows = (int(reference.counts.sum()), int(current_counts.sum()))
-        del reference
-        profile.release(name)
-        results.append(
-            ColumnResult(name, info.kind, info.role, outcomes, drifted, rows[0], rows[1], plot)
-        )
+
+    def test(name: str) -> ColumnResult:
+        return _test_column(profile, current, name, settings, distributions)
+
+    if workers > 1 and len(names) > 1:
+        # numpy sorts and searches without the GIL: columns in parallel threads.
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(test, names))
+    else:
+        results = [test(name) for name in names]
     share = sum(r.drifted for r in results) / len(results) if results else 0.0
     raw = SuiteResult(results, share, settings.drift_share, bool(share > settings.drift_share))
     return apply_correction(raw, settings)
