@@ -202,6 +202,13 @@ class DatasetWriter:
         self.abort()  # after commit() only the (absent) scratch file is left to remove
 
 
+def write_dataset_batches(store: Store, name: str, schema: pa.Schema, source: str) -> DatasetWriter:
+    """A writer of dataset ``name``, fed record batches of ``schema``: use it in a ``with``
+    block and :meth:`DatasetWriter.commit` it once the data is complete (an error before
+    that discards everything)."""
+    return DatasetWriter(store, name, schema, source)
+
+
 def write_dataset(store: Store, name: str, frame: pd.DataFrame, source: str) -> DatasetRef:
     """Store ``frame`` as Parquet under ``datasets/<name>/<hash>/``; idempotent for equal data.
 
@@ -209,7 +216,7 @@ def write_dataset(store: Store, name: str, frame: pd.DataFrame, source: str) -> 
     ``meta.json``) only once complete.
     """
     schema = pa.Schema.from_pandas(frame, preserve_index=False).remove_metadata()
-    with DatasetWriter(store, name, schema, source) as writer:
+    with write_dataset_batches(store, name, schema, source) as writer:
         writer.write_frame(frame)
         return writer.commit()
 

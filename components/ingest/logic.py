@@ -16,7 +16,7 @@ import pandas as pd
 
 from components.validate.logic import output_schema, validate_file
 from lifecycle.config import SchemaConfig
-from lifecycle.datasets import DatasetRef, DatasetWriter
+from lifecycle.datasets import DatasetRef, write_dataset_batches
 from lifecycle.errors import InvalidInputError
 from lifecycle.store import Store, validate_key, validate_name
 from lifecycle.tables import parse_table
@@ -73,7 +73,7 @@ def ingest(store: Store, source: str, name: str, schema: SchemaConfig) -> Datase
     validate_name(name, "dataset name")
     with (
         local_source(store, source) as path,
-        DatasetWriter(store, name, output_schema(schema), source) as writer,
+        write_dataset_batches(store, name, output_schema(schema), source) as writer,
     ):
         validate_file(path, schema, source, sink=writer.write)
         return writer.commit()
