@@ -39,11 +39,11 @@ X_RANGE = (1.0, 60.0)
 SEED = 14
 CHUNK_ROWS = 1_000_000
 # In the file's name: a file of another version of the generator is not reused.
-DATA_VERSION = 1
+DATA_VERSION = 2
 
 
 def generate_batch(path: Path, rows: int, seed: int = SEED) -> Path:
-    """Write ``rows`` rows of ``x,y`` (x with 4 decimals, y with 8) to ``path``, in chunks
+    """Write ``rows`` rows of ``x,y`` (x with 5 decimals, y with 8) to ``path``, in chunks
     of a million rows (the generator's memory stays small too)."""
     import numpy as np
     import pyarrow as pa
@@ -59,7 +59,7 @@ def generate_batch(path: Path, rows: int, seed: int = SEED) -> Path:
             done = 0
             while done < rows:
                 count = min(CHUNK_ROWS, rows - done)
-                x = np.round(rng.uniform(*X_RANGE, count), 4)
+                x = np.round(rng.uniform(*X_RANGE, count), 5)
                 y = np.round(SLOPE * x + INTERCEPT + rng.normal(0.0, NOISE, count), 8)
                 writer.write_table(pa.table({"x": x, "y": y}, schema=schema))
                 done += count
