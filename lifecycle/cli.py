@@ -16,9 +16,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from lifecycle.errors import LifecycleError
+from lifecycle.errors import Interrupted, LifecycleError, interrupted_by_signals
+from lifecycle.store.base import validate_name
 
 if TYPE_CHECKING:
     from lifecycle.config import LifecycleConfig
@@ -59,10 +60,26 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+# Each stage alone is a run of its own (a transaction): its writes count once it returns, and
+# it leaves nothing when it fails or is interrupted.
+
+
+def _in_standalone_run(args: argparse.Namespace, task: str, work: Callable[[Any], Any]) -> Any:
+    """``work(transaction)`` inside a run of its own, committed when it returns."""
+    from components.finalize.logic import standalone_run
+
+    with standalone_run(_store(args), _config(args), task) as transaction:
+        return work(transaction)
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     from components.ingest.logic import ingest
 
-    ref = ingest(_store(args), args.data, args.name, _config(args).schema)
+    ref = _in_standalone_run(
+        args,
+        "ingest",
+        lambda tx: ingest(_store(args), args.data, args.name, _config(args).schema, tx.run),
+    )
     _print_json(asdict(ref))
     return 0
 
@@ -70,9 +87,19 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def cmd_fit(args: argparse.Namespace) -> int:
     from components.train.logic import train
 
-    model, description = train(
-        _store(args), _config(args), args.dataset, args.test_dataset, args.parent_version
-    )
+    def work(tx: Any) -> Any:
+        model, description = train(
+            _store(args),
+            _config(args),
+            args.dataset,
+            args.test_dataset,
+            args.parent_version,
+            tx.run,
+        )
+        tx.contribute({"registered": [model.version]})
+        return model, description
+
+    model, description = _in_standalone_run(args, "train", work)
     print(description)
     print(f"registered {model.name} {model.version}")
     return 0
@@ -81,8 +108,18 @@ def cmd_fit(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from components.evaluate.logic import evaluate
 
-    result = evaluate(
-        _store(args), _config(args), args.model_version, args.dataset, args.batch, args.role
+    result = _in_standalone_run(
+        args,
+        "evaluate",
+        lambda tx: evaluate(
+            _store(args),
+            _config(args),
+            args.model_version,
+            args.dataset,
+            args.batch,
+            args.role,
+            tx.run,
+        ),
     )
     _print_json(asdict(result))
     return 0
@@ -91,13 +128,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_detect_drift(args: argparse.Namespace) -> int:
     from components.detect_drift.logic import detect_drift
 
-    decision = detect_drift(
-        _store(args),
-        _config(args),
-        args.model_version,
-        args.dataset,
-        args.batch,
-        args.evaluation_time,
+    decision = _in_standalone_run(
+        args,
+        "detect_drift",
+        lambda tx: detect_drift(
+            _store(args),
+            _config(args),
+            args.model_version,
+            args.dataset,
+            args.batch,
+            args.evaluation_time,
+            tx.run,
+        ),
     )
     _print_json(asdict(decision))
     return 0
@@ -106,17 +148,44 @@ def cmd_detect_drift(args: argparse.Namespace) -> int:
 def cmd_select_data(args: argparse.Namespace) -> int:
     from components.select_data.logic import select_data
 
-    _print_json(asdict(select_data(_store(args), _config(args), args.model_version)))
+    ref = _in_standalone_run(
+        args,
+        "select_data",
+        lambda tx: select_data(_store(args), _config(args), args.model_version, tx.run),
+    )
+    _print_json(asdict(ref))
     return 0
 
 
 def cmd_promote(args: argparse.Namespace) -> int:
+    from components.finalize.logic import promotion_contribution
     from components.promote.logic import promote
 
-    result = promote(
-        _store(args), _config(args), args.challenger, args.champion, args.dataset, args.batch
-    )
-    _print_json(asdict(result))
+    def work(tx: Any) -> Any:
+        promotion = promote(
+            _store(args),
+            _config(args),
+            args.challenger,
+            args.champion,
+            args.dataset,
+            args.batch,
+            tx.run,
+        )
+        tx.contribute(promotion_contribution(promotion))
+        return tx
+
+    transaction = _in_standalone_run(args, "promote", work)
+    _print_json(transaction.commit.promotion)
+    return 0
+
+
+def cmd_finalize(args: argparse.Namespace) -> int:
+    from components.finalize.logic import finalize, summary_markdown
+    from lifecycle.runs import RunContext
+
+    run = RunContext(args.run_id, "finalize", "cli")
+    outcome = finalize(_store(args), _config(args), run, args.status)
+    print(summary_markdown(outcome, "lifecycle finalize"), end="")
     return 0
 
 
@@ -131,23 +200,45 @@ def _reachable_store(args: argparse.Namespace) -> Store:
     return open_store(resolve_store_uri(args.store))
 
 
+def _print_commit(run: Any) -> None:
+    commit = run.commit
+    production = commit.alias(commit.model) or "none"
+    print(f"run {run.run_id}: committed as commit {commit.seq}; production is {production}")
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from pipelines.local import run_training
 
+    config = _config(args)
     store = _reachable_store(args)
-    run_training(args.data, args.test or args.data, store.uri, _config(args), args.runner)
+    run = run_training(args.data, args.test or args.data, store.uri, config, args.runner)
+    _print_commit(run)
     return 0
 
 
 def cmd_monitor(args: argparse.Namespace) -> int:
+    from lifecycle.batches import identify_batch, source_sha256
     from pipelines.local import run_monitoring
     from pipelines.summary import batch_outcomes, format_table
 
+    # Every argument is checked before any task runs: bad input is never retried.
+    validate_name(args.batch_id, "--batch-id")
     config = _config(args)
     store = _reachable_store(args)
-    run_monitoring(args.batch_file, args.batch_id, store.uri, config, args.runner)
-    outcomes = [o for o in batch_outcomes(store, config.model.name) if o.batch == args.batch_id]
-    print(format_table(outcomes[-1:]))
+    sha256 = source_sha256(store, args.batch_file)
+    identity = identify_batch(store, config.model.name, args.batch_id, sha256, args.force)
+    if not identity.is_new:
+        print(identity.describe())
+        return 0
+    run = run_monitoring(
+        args.batch_file, args.batch_id, store.uri, config, args.runner, force=args.force
+    )
+    if run.commit is None:  # another run committed the same batch meanwhile
+        print(identify_batch(store, config.model.name, args.batch_id, sha256).describe())
+        return 0
+    outcomes = [o for o in batch_outcomes(store, config.model.name) if o.run_id == run.run_id]
+    print(format_table(outcomes))
+    _print_commit(run)
     return 0
 
 
@@ -379,6 +470,29 @@ def cmd_export_views(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cleanup(args: argparse.Namespace) -> int:
+    from lifecycle.recovery import cleanup
+
+    store = _store(args)
+    report = cleanup(store, args.grace, dry_run=args.dry_run)
+    verb = "would remove" if args.dry_run else "removed"
+    print(
+        f"store {store.uri}: {verb} {len(report.runs)} uncommitted run(s) "
+        f"({report.objects} objects), {len(report.temporary)} temporary object(s), "
+        f"{len(report.locks)} expired lock(s)"
+    )
+    for run_id in report.runs:
+        print(f"  run {run_id}")
+    for name in [*report.temporary, *report.locks]:
+        print(f"  {name}")
+    if report.kept:
+        print(
+            f"kept {len(report.kept)} uncommitted run(s) younger than {args.grace:g} s or whose "
+            f"process is alive: {', '.join(report.kept)}"
+        )
+    return 0
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     from lifecycle.consistency import verify_store
 
@@ -451,6 +565,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = add("monitor", cmd_monitor, "run the monitoring pipeline locally on one labelled batch")
     sub.add_argument("--batch-file", required=True)
     sub.add_argument("--batch-id", required=True)
+    sub.add_argument(
+        "--force",
+        action="store_true",
+        help="monitor the batch even if it was already monitored for this production version",
+    )
     sub = add(
         "scenario",
         cmd_scenario,
@@ -509,6 +628,25 @@ def build_parser() -> argparse.ArgumentParser:
     add(
         "verify", cmd_verify, "check datasets, models, the alias, records and views for consistency"
     )
+    sub = add(
+        "cleanup",
+        cmd_cleanup,
+        "roll back runs that will never commit and remove what interrupted writes left",
+    )
+    sub.add_argument(
+        "--grace",
+        type=float,
+        default=3600.0,
+        help="seconds without a write before an uncommitted run is removed (default 3600)",
+    )
+    sub.add_argument("--dry-run", action="store_true", help="say what would go, remove nothing")
+    sub = add(
+        "finalize",
+        cmd_finalize,
+        "end a run by hand: commit it (SUCCEEDED) or roll it back (FAILED)",
+    )
+    sub.add_argument("--run-id", required=True)
+    sub.add_argument("--status", required=True, choices=["SUCCEEDED", "FAILED"])
     sub = add("export-views", cmd_export_views, "copy the course-format CSV views out of the store")
     sub.add_argument("--to", required=True, help="destination folder")
     return parser
@@ -517,9 +655,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.handler(args)
+        # SIGINT and SIGTERM unwind the command like an error: runs roll back, temp folders go.
+        with interrupted_by_signals():
+            return args.handler(args)
     except LifecycleError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except Interrupted as exc:
+        print(f"interrupted (signal {exc.signum}): stopped, nothing of it kept", file=sys.stderr)
         return exc.exit_code
 
 

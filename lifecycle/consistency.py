@@ -1,8 +1,10 @@
 """``lifecycle verify``: check that a store is whole after a crash, a fault or a race.
 
 A store is consistent when every dataset matches its hash, every model version's
-artifact matches its sha256, the ``production`` alias names an intact version, every
-history record parses, and each CSV view holds exactly the records.
+artifact matches its sha256, every model with versions has a ``production`` alias naming an
+intact version, every history record parses, each CSV view holds exactly the committed records,
+and nothing is left of a run that did not commit or of an interrupted write (``lifecycle
+cleanup`` removes those).
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ import csv
 import hashlib
 import io
 import json
+import time
 
 from lifecycle import keys
 from lifecycle.errors import LifecycleError
-from lifecycle.history import AppendLog, decision_log, drift_log, evaluation_log
+from lifecycle.history import AppendLog, all_logs
+from lifecycle.recovery import expired_view_locks, uncommitted_runs
 from lifecycle.registry import ModelRegistry
 from lifecycle.store import Store
 
@@ -43,9 +47,25 @@ def _model_problems(store: Store) -> list[str]:
             except LifecycleError as exc:
                 problems.append(str(exc))
         production = registry.alias()
+        if production is None and registry.versions():
+            problems.append(
+                f"model {name}: versions {', '.join(registry.versions())} but no production alias"
+            )
         if production is not None and production not in registry.versions():
             problems.append(f"model {name}: production names {production}, which does not exist")
     return problems
+
+
+def _leftover_problems(store: Store) -> list[str]:
+    now = time.time()
+    return [
+        *(run.describe(now) for run in uncommitted_runs(store)),
+        *(
+            f"temporary object {name}: left by an interrupted write {now - started:.0f} s ago"
+            for name, started in store.temporary_objects().items()
+        ),
+        *(f"{key}: a view lock past its expiry" for key in expired_view_locks(store, now)),
+    ]
 
 
 def _history_problems(log: AppendLog) -> list[str]:
@@ -72,9 +92,6 @@ def verify_store(store: Store) -> list[str]:
     return [
         *_dataset_problems(store),
         *_model_problems(store),
-        *(
-            problem
-            for log in (evaluation_log(store), drift_log(store), decision_log(store))
-            for problem in _history_problems(log)
-        ),
+        *(problem for log in all_logs(store) for problem in _history_problems(log)),
+        *_leftover_problems(store),
     ]

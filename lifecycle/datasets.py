@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 
 from lifecycle import keys
 from lifecycle.errors import KeyNotFoundError
+from lifecycle.runs import RunContext
 from lifecycle.store import Store
 from lifecycle.tables import from_parquet_bytes
 
@@ -44,6 +45,9 @@ class DatasetRef:
     columns: tuple[str, ...]
     source: str
     created_at: str
+    # The run and task that first stored this content (later runs reuse it as it is).
+    run_id: str | None = None
+    task: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -97,8 +101,9 @@ class DatasetWriter:
     key) depend on the data only, not on how it was batched.
     """
 
-    def __init__(self, store: Store, name: str, schema: pa.Schema, source: str):
+    def __init__(self, store: Store, name: str, schema: pa.Schema, source: str, run: RunContext):
         self.store = store
+        self.run = run
         self.name = name
         self.schema = schema.remove_metadata()
         self.source = source
@@ -177,6 +182,8 @@ class DatasetWriter:
             columns=tuple(self.schema.names),
             source=self.source,
             created_at=datetime.now(UTC).isoformat(),
+            run_id=self.run.run_id,
+            task=self.run.task,
         )
         self.store.put_file(key, self._path, move=True)
         self.store.put_bytes(meta_key, ref.to_json().encode())
@@ -202,21 +209,26 @@ class DatasetWriter:
         self.abort()  # after commit() only the (absent) scratch file is left to remove
 
 
-def write_dataset_batches(store: Store, name: str, schema: pa.Schema, source: str) -> DatasetWriter:
+def write_dataset_batches(
+    store: Store, name: str, schema: pa.Schema, source: str, run: RunContext
+) -> DatasetWriter:
     """A writer of dataset ``name``, fed record batches of ``schema``: use it in a ``with``
     block and :meth:`DatasetWriter.commit` it once the data is complete (an error before
     that discards everything)."""
-    return DatasetWriter(store, name, schema, source)
+    return DatasetWriter(store, name, schema, source, run)
 
 
-def write_dataset(store: Store, name: str, frame: pd.DataFrame, source: str) -> DatasetRef:
+def write_dataset(
+    store: Store, name: str, frame: pd.DataFrame, source: str, run: RunContext
+) -> DatasetRef:
     """Store ``frame`` as Parquet under ``datasets/<name>/<hash>/``; idempotent for equal data.
 
     The data is written before its metadata, so a dataset is visible (has
-    ``meta.json``) only once complete.
+    ``meta.json``) only once complete. Equal data is stored once, by the first run to write
+    it; it is not the run's to roll back, as later runs may already use it.
     """
     schema = pa.Schema.from_pandas(frame, preserve_index=False).remove_metadata()
-    with write_dataset_batches(store, name, schema, source) as writer:
+    with write_dataset_batches(store, name, schema, source, run) as writer:
         writer.write_frame(frame)
         return writer.commit()
 

@@ -5,6 +5,11 @@ The CLI prints ``error: <message>`` and exits non-zero for any :class:`Lifecycle
 
 from __future__ import annotations
 
+import contextlib
+import signal
+from collections.abc import Iterator
+from typing import Any
+
 
 class LifecycleError(Exception):
     """Base of every error the lifecycle reports to its user."""
@@ -47,3 +52,29 @@ class IntegrityError(StoreError):
 
 class ModelNotFoundError(LifecycleError):
     """A model version or alias does not exist in the registry."""
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM reached a command: it stops what it started, undoes its uncommitted
+    writes and exits ``128 + signal`` (130, 143), as a shell reports a signal."""
+
+    def __init__(self, signum: int):
+        super().__init__(f"interrupted by signal {signum}")
+        self.signum = signum
+        self.exit_code = 128 + signum
+
+
+def _raise_interrupted(signum: int, _frame: Any) -> None:
+    raise Interrupted(signum)
+
+
+@contextlib.contextmanager
+def interrupted_by_signals() -> Iterator[None]:
+    """Within the block, SIGINT and SIGTERM raise :class:`Interrupted`, so that what the block
+    started is undone on the way out (``with`` blocks, ``finally``) instead of being cut off."""
+    previous = {s: signal.signal(s, _raise_interrupted) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

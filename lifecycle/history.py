@@ -1,15 +1,10 @@
 """Append-only histories (evaluations, drift, decisions) and their course-format CSV views.
 
-Each record is its own object, named by time and a random suffix, so concurrent
-appends never overwrite each other. After appending, the writer rebuilds the CSV
-view (one row per record) from every record and re-lists until the stored view holds
-as many rows as the listing has records, so the last view written always holds every
-record (see :meth:`AppendLog.refresh_view`).
-
-Records never change once written, so each store object keeps the records it has
-read or written in memory: a refresh lists the keys and fetches only the records it
-has not seen yet, which keeps an append O(new records) in requests rather than
-O(history) (on MinIO, 1000 appends would otherwise cost half a million reads).
+Each record is its own object under its run (``<prefix>/<run_id>/<task>-<n>.json``, see
+:mod:`lifecycle.runs`), so concurrent runs never overwrite each other and a second attempt of
+a task overwrites its first attempt's records instead of adding to them. A record counts for
+readers only once its run has committed (:mod:`lifecycle.commits`); the CSV views hold exactly
+the committed records and are rewritten when a run commits (see :meth:`AppendLog.refresh_view`).
 """
 
 from __future__ import annotations
@@ -22,27 +17,24 @@ import random
 import threading
 import time
 import uuid
-import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lifecycle import keys
+from lifecycle.commits import CommitLog, Visibility
 from lifecycle.errors import KeyNotFoundError, StoreError
+from lifecycle.objects import load_objects, now_stamp, remember
 from lifecycle.store import Store
+
+if TYPE_CHECKING:
+    from lifecycle.runs import RunContext
 
 Record = dict[str, Any]
 
 VIEW_STATE = "_views"  # per view: its lock and its row count
 _VIEW_LEASE_SECONDS = 15.0
 _log = logging.getLogger(__name__)
-
-# store -> {key: record}: the records each store object has read or written. Keys hold a
-# time stamp and a random suffix and records are never rewritten, so entries stay valid;
-# an entry whose key is no longer listed (a cleared store) is simply never used.
-_RECORD_CACHE: weakref.WeakKeyDictionary[Store, dict[str, Record]] = weakref.WeakKeyDictionary()
-_CACHE_LOCK = threading.Lock()
 
 
 class _Token(threading.local):
@@ -57,24 +49,6 @@ class _Token(threading.local):
 _LEASE_TOKEN = _Token()
 
 
-def _cache_of(store: Store) -> dict[str, Record]:
-    with _CACHE_LOCK:
-        cache = _RECORD_CACHE.get(store)
-        if cache is None:
-            cache = _RECORD_CACHE[store] = {}
-        return cache
-
-
-def stamped_name(stamp: str, suffix: str) -> str:
-    """A unique object name that sorts by time: the stamp made key-safe, a random part, a suffix."""
-    return f"{stamp.replace(':', '').replace('+', 'Z')}-{uuid.uuid4().hex[:12]}{suffix}"
-
-
-def now_stamp() -> str:
-    """The time stamp of a record: ISO 8601 UTC with microseconds, sortable as text."""
-    return datetime.now(UTC).isoformat(timespec="microseconds")
-
-
 @dataclass(frozen=True)
 class AppendLog:
     """A history: one JSON object per record under ``prefix``, plus a CSV view."""
@@ -84,45 +58,44 @@ class AppendLog:
     view_key: str
     to_rows: Callable[[list[Record]], tuple[list[str], list[list[Any]]]]
 
-    def append(self, records: Iterable[Record]) -> list[str]:
-        """Write each record as its own object, then refresh the view. Returns the new keys."""
+    def append(self, records: Iterable[Record], run: RunContext) -> list[str]:
+        """Write each record as its own object of ``run``'s task. Returns the keys.
+
+        The records carry ``run_id`` and ``task``; they count for readers once the run commits.
+        Their keys are the task's n-th record of this log, so a task appends to a log once (a
+        second attempt of the task then overwrites its first attempt's records).
+        """
         written = []
-        cache = _cache_of(self.store)
-        for record in records:
-            stamp = record.get("time_stamp") or now_stamp()
-            key = f"{self.prefix}/{stamped_name(stamp, '.json')}"
-            raw = json.dumps(record, sort_keys=True)
-            self.store.put_bytes(key, raw.encode())
-            with _CACHE_LOCK:
-                cache[key] = json.loads(raw)
+        for index, record in enumerate(records):
+            key = keys.record_key(self.prefix, run.run_id, run.task, index)
+            stamped = {"time_stamp": now_stamp(), **record, **run.stamp()}
+            raw = json.dumps(stamped, sort_keys=True).encode()
+            self.store.put_bytes(key, raw)
+            remember(self.store, key, raw)
             written.append(key)
-        self.refresh_view()
         return written
 
     def keys(self) -> list[str]:
+        """Every record's key, committed or not."""
         return self.store.list_keys(f"{self.prefix}/")
 
-    def records(self) -> list[Record]:
-        """Every record, ordered by time stamp then key (fresh copies the caller may change)."""
-        return [json.loads(json.dumps(record)) for record in self._load(self.keys())]
+    def records(self, own_run: str | None = None) -> list[Record]:
+        """The records that count: those of committed runs, and of ``own_run`` (the caller's
+        run) when given; ordered by time stamp (fresh copies the caller may change)."""
+        return self.visible_records(CommitLog(self.store).visibility(own_run))
 
-    def _load(self, listed: list[str]) -> list[Record]:
-        """The records at ``listed``, fetching (in parallel) only those not seen before.
-
-        The returned records are shared with the cache: read them, never change them.
-        """
-        cache = _cache_of(self.store)
-        with _CACHE_LOCK:
-            missing = [key for key in listed if key not in cache]
-        if missing:
-            fetched = [
-                _parse_record(key, raw, self.store)
-                for key, raw in zip(missing, self.store.get_many(missing), strict=True)
-            ]
-            with _CACHE_LOCK:
-                cache.update(zip(missing, fetched, strict=True))
-        with _CACHE_LOCK:
-            return [cache[key] for key in listed]
+    def visible_records(self, visibility: Visibility) -> list[Record]:
+        """The records ``visibility`` counts, ordered by time stamp then key."""
+        listed = self.keys()
+        pairs = sorted(
+            (
+                (record.get("time_stamp", ""), key, record)
+                for key, record in zip(listed, load_objects(self.store, listed), strict=True)
+                if visibility.counts(record)
+            ),
+            key=lambda item: item[:2],
+        )
+        return [json.loads(json.dumps(record)) for _, _, record in pairs]
 
     def render_view(self, records: list[Record]) -> bytes:
         header, rows = self.to_rows(records)
@@ -155,36 +128,38 @@ class AppendLog:
         except (KeyNotFoundError, ValueError):
             return -1
 
-    def refresh_view(self) -> None:
-        """Make the stored view hold every record listed now; rewrite it only when it lags.
+    def refresh_view(self, visibility: Visibility | None = None) -> None:
+        """Make the stored view hold every committed record; rewrite it only when it lags.
 
-        Views are written only under an exclusive lease (a ``put_if_absent`` lock object),
-        and only from a listing with more records than the view has rows, so every view
-        holds every record of the views before it. Records are only ever added, so once a
-        view has at least as many rows as a listing taken after our records were written,
-        it holds them all, and so does every later view: the last view written holds every
-        record whose writer has returned. Concurrent writers mostly find their records
-        already in a view the lease holder just wrote, and stop without writing.
+        Called when a run commits. Views are written only under an exclusive lease (a
+        ``put_if_absent`` lock object), and only from a list of committed records longer
+        than the view: runs only ever commit, never uncommit, so that list only grows, every
+        view holds the records of the views before it, and the last view written holds every
+        record of every run committed before it was listed. Concurrent committers mostly find
+        their records already in a view the lease holder just wrote, and stop without writing.
+
+        Args:
+            visibility: the committed runs, when the caller has just read them.
 
         Raises:
             StoreError: the store failed, or the lease stayed taken past its expiry.
         """
-        listed = self.keys()
+        committed = self.visible_records(visibility or CommitLog(self.store).visibility())
         started = time.monotonic()
         inspected = started
         pause = 0.002
         while True:
-            if self._rows_hint() >= len(listed):
+            if self._rows_hint() >= len(committed):
                 return
             expires = self._take_lease(inspect=time.monotonic() - inspected > 1.0)
             if expires is not None:
                 try:
                     rows = self._view_rows()
-                    if rows < len(listed):
-                        # Fewer rows than our listing: the view came from an older listing,
-                        # a subset of ours, so writing ours keeps the views monotone.
-                        self.store.put_bytes(self.view_key, self.render_view(self._load(listed)))
-                        rows = len(listed)
+                    if rows < len(committed):
+                        # Fewer rows than our list: the view came from an older list, a
+                        # subset of ours, so writing ours keeps the views monotone.
+                        self.store.put_bytes(self.view_key, self.render_view(committed))
+                        rows = len(committed)
                     self.store.put_bytes(self._rows_key, str(rows).encode())
                 finally:
                     self._release_lease(expires)
@@ -232,23 +207,6 @@ class AppendLog:
             if held.get("token") != _LEASE_TOKEN.get():
                 return
         self.store.delete(self._lease_key)
-
-
-def _parse_record(key: str, raw: bytes, store: Store) -> Record:
-    """One history record, or an error naming the object that is not one.
-
-    Raises:
-        StoreError: ``raw`` is not a JSON object.
-    """
-    try:
-        record = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise StoreError(
-            f"history record {key!r} in store {store.uri} is not JSON: {exc}"
-        ) from None
-    if not isinstance(record, dict):
-        raise StoreError(f"history record {key!r} in store {store.uri} is not a JSON object")
-    return record
 
 
 def _evaluation_rows(records: list[Record]) -> tuple[list[str], list[list[Any]]]:
@@ -300,3 +258,8 @@ def drift_log(store: Store) -> AppendLog:
 def decision_log(store: Store) -> AppendLog:
     """Every decision taken: drift verdicts, retrains, promotions (with why)."""
     return AppendLog(store, keys.DECISION_RECORDS, keys.DECISION_VIEW, _decision_rows)
+
+
+def all_logs(store: Store) -> tuple[AppendLog, AppendLog, AppendLog]:
+    """Every history of the store: evaluations, drift, decisions."""
+    return evaluation_log(store), drift_log(store), decision_log(store)

@@ -29,6 +29,7 @@ STAGES: tuple[str, ...] = (
     "detect_drift",
     "select_data",
     "promote",
+    "finalize",
 )
 
 

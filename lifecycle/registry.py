@@ -1,9 +1,11 @@
 """The model registry: versions 1.0, 1.1, 1.2, … with metadata and a ``production`` alias.
 
-A version is allocated with an exclusive claim, so two concurrent retrains never
-write the same number; its artifact is written before its metadata, so a version is
-visible only once complete; the alias is moved with one atomic write and only to a
-version whose artifact checks out.
+A version is allocated with an exclusive claim that names the run and task claiming it, so two
+concurrent retrains never write the same number and a second attempt of the same task reuses
+its first attempt's number. Its artifact is written before its metadata, and the version counts
+for readers only once the run that registered it has committed (:mod:`lifecycle.commits`);
+a run that never commits leaves a claim that :mod:`lifecycle.recovery` releases. Aliases live
+in the commit log: ``production`` moves when a run that promoted commits.
 
 Models are pickled. Pickle runs code when loaded, so every load first checks the
 artifact's sha256 against the metadata written by the same trusted registry, and a
@@ -20,8 +22,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from lifecycle import keys
+from lifecycle.commits import CommitLog, Visibility
 from lifecycle.errors import IntegrityError, KeyNotFoundError, ModelNotFoundError
-from lifecycle.history import now_stamp
+from lifecycle.objects import load_objects, now_stamp
+from lifecycle.runs import RunContext
 from lifecycle.store import Store
 from lifecycle.store.base import validate_name
 
@@ -63,6 +67,8 @@ class ModelVersion:
     test_metrics: dict[str, float] = field(default_factory=dict)
     test_dataset: str | None = None
     description: str = ""
+    run_id: str | None = None
+    task: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, indent=1)
@@ -73,33 +79,49 @@ class ModelVersion:
 
 
 class ModelRegistry:
-    """The versions of one model name in a store."""
+    """The versions of one model name in a store, as one reader sees them.
 
-    def __init__(self, store: Store, name: str):
+    Args:
+        store: the artefact store.
+        name: the model's name.
+        own_run: the run of the task reading, whose own uncommitted versions it sees too.
+    """
+
+    def __init__(self, store: Store, name: str, own_run: str | None = None):
         self.store = store
         self.name = name
+        self.own_run = own_run
         self._prefix = keys.model_prefix(name)
 
+    def _visibility(self) -> Visibility:
+        return CommitLog(self.store).visibility(self.own_run)
+
     def versions(self) -> list[str]:
-        """Every complete version, oldest first."""
-        found = {
-            key[len(self._prefix) + len("versions/") :].split("/")[0]
+        """Every version that counts (its run committed, or it is the reader's), oldest first."""
+        metas = [
+            key
             for key in self.store.list_keys(f"{self._prefix}versions/")
             if key.endswith(f"/{keys.META_FILE}")
-        }
+        ]
+        visibility = self._visibility()
+        found = [
+            meta["version"] for meta in load_objects(self.store, metas) if visibility.counts(meta)
+        ]
         return sorted(found, key=parse_version)
 
-    def _claimed(self) -> list[tuple[int, int]]:
-        return [
-            parse_version(key.rsplit("/", 1)[1])
-            for key in self.store.list_keys(f"{self._prefix}claims/")
-        ]
+    def claims(self) -> dict[str, dict[str, Any]]:
+        """Every claimed version number -> who claimed it (run id and task)."""
+        listed = self.store.list_keys(f"{self._prefix}claims/")
+        return {
+            key.rsplit("/", 1)[1]: claim
+            for key, claim in zip(listed, load_objects(self.store, listed), strict=True)
+        }
 
     def get(self, version: str) -> ModelVersion:
         """Metadata of ``version``.
 
         Raises:
-            ModelNotFoundError: no such complete version.
+            ModelNotFoundError: no such complete version that counts for this reader.
         """
         parse_version(version)
         try:
@@ -107,31 +129,42 @@ class ModelRegistry:
                 keys.model_version_prefix(self.name, version) + keys.META_FILE
             )
         except KeyNotFoundError:
+            raw = None
+        meta = json.loads(raw) if raw is not None else None
+        if meta is None or not self._visibility().counts(meta):
             raise ModelNotFoundError(
                 f"model {self.name!r} has no version {version!r} in store {self.store.uri}"
-            ) from None
-        return ModelVersion(**json.loads(raw))
+            )
+        return ModelVersion(**meta)
 
     def register(
-        self, fitted: Any, attachments: Mapping[str, bytes] | None = None, **metadata: Any
+        self,
+        fitted: Any,
+        run: RunContext,
+        attachments: Mapping[str, bytes] | None = None,
+        **metadata: Any,
     ) -> ModelVersion:
-        """Save ``fitted`` as the next version (1.0 first, then 1.1, 1.2, …).
+        """Save ``fitted`` as the next version (1.0 first, then 1.1, 1.2, …) of ``run``.
 
         Args:
             fitted: a fitted scikit-learn estimator.
+            run: the run and task registering it; a second attempt of that task reuses the
+                version number its first attempt claimed.
             attachments: more files of the version (name -> bytes), e.g. its reference
-                profile; written, like the artifact, before the metadata makes it visible.
+                profile; written, like the artifact, before the metadata.
             **metadata: the remaining :class:`ModelVersion` fields except name, version,
-                created_at and artifact_sha256.
+                created_at, artifact_sha256, run_id and task.
         """
         artifact = pickle.dumps(fitted, protocol=pickle.HIGHEST_PROTOCOL)
         digest = hashlib.sha256(artifact).hexdigest()
-        version = self._claim_next_version()
+        version = self._claim_next_version(run)
         model = ModelVersion(
             name=self.name,
             version=version,
             created_at=now_stamp(),
             artifact_sha256=digest,
+            run_id=run.run_id,
+            task=run.task,
             **metadata,
         )
         prefix = keys.model_version_prefix(self.name, version)
@@ -141,12 +174,16 @@ class ModelRegistry:
         self.store.put_bytes(prefix + keys.META_FILE, model.to_json().encode())
         return model
 
-    def _claim_next_version(self) -> str:
-        taken = self._claimed()
+    def _claim_next_version(self, run: RunContext) -> str:
+        claims = self.claims()
+        for version, claim in claims.items():
+            if (claim.get("run_id"), claim.get("task")) == (run.run_id, run.task):
+                return version  # a second attempt of the task that claimed it
+        taken = [parse_version(version) for version in claims]
         candidate = FIRST_VERSION if not taken else (max(taken)[0], max(taken)[1] + 1)
+        claim = json.dumps({**run.stamp(), "claimed_at": now_stamp()}).encode()
         while not self.store.put_if_absent(
-            keys.model_claim_key(self.name, format_version(candidate)),
-            now_stamp().encode(),
+            keys.model_claim_key(self.name, format_version(candidate)), claim
         ):
             candidate = (candidate[0], candidate[1] + 1)
         return format_version(candidate)
@@ -200,18 +237,8 @@ class ModelRegistry:
         return fitted, model
 
     def alias(self, alias: str = keys.PRODUCTION_ALIAS) -> str | None:
-        """The version an alias names, or None when it is unset."""
-        try:
-            raw = self.store.get_bytes(keys.model_alias_key(self.name, alias))
-        except KeyNotFoundError:
-            return None
-        return json.loads(raw)["version"]
-
-    def set_alias(self, version: str, alias: str = keys.PRODUCTION_ALIAS) -> None:
-        """Point ``alias`` at ``version`` in one atomic write, after verifying the artifact."""
-        self.load_artifact(version)
-        record = {"version": version, "updated_at": now_stamp()}
-        self.store.put_bytes(keys.model_alias_key(self.name, alias), json.dumps(record).encode())
+        """The version an alias names after the latest commit, or None when it is unset."""
+        return CommitLog(self.store).alias(self.name, alias)
 
     def resolve(self, reference: str) -> str:
         """Turn ``production`` (or another alias) or an explicit version into a version.

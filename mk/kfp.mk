@@ -17,7 +17,8 @@ WAIT ?=
 CRON ?= 0 0 2 * * *
 SCHEDULE_NAME ?= lifecycle-monitoring-daily
 SCHEDULE_SOURCE ?= incoming/latest.csv
-SCHEDULE_BATCH_ID ?= daily
+# Empty: each scheduled run names its batch by its schedule time (UTC).
+SCHEDULE_BATCH_ID ?=
 MINIO_FORWARD_PORT ?= 9000
 LIFECYCLE_BUCKET ?= lifecycle
 KFP_CLIENT := $(PYTHON) -m pipelines.kfp_client
@@ -38,7 +39,7 @@ submit: install ## Run a pipeline on the uploaded data (PIPELINE=training|monito
 .PHONY: schedule
 schedule: install ## Schedule the monitoring run (CRON="0 0 2 * * *", max 1 at a time, no catch-up); reports an existing one
 	$(KFP_CLIENT) schedule --name $(SCHEDULE_NAME) --cron "$(CRON)" --source $(SCHEDULE_SOURCE) \
-		--batch-id $(SCHEDULE_BATCH_ID) --config $(CONFIG) --experiment $(EXPERIMENT) \
+		--batch-id "$(SCHEDULE_BATCH_ID)" --config $(CONFIG) --experiment $(EXPERIMENT) \
 		$(foreach p,$(PARAMS),--param $(p))
 
 .PHONY: unschedule

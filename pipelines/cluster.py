@@ -18,15 +18,16 @@ What it sets, and why:
   alias); a cache hit would return a version that was never registered in this store (e.g.
   after a reset). Each stage takes seconds, so caching would save little and could silently
   skip work.
-* **Retries only where a re-run is harmless and can help** (:data:`RETRY_STAGES`). ``ingest``
-  and ``select_data`` write content-addressed datasets, so a second attempt writes the same
-  keys. ``validate`` is not retried: it fails on bad data, which a retry cannot mend, and the
-  run should say so at once. The store client already retries transient errors for ~10 s
-  in-process; the task retry covers longer outages (the MinIO pod restarting, a node going
-  away). ``evaluate``, ``detect_drift`` and ``promote`` append history records and ``train``
-  claims the next model version: a re-run after a late failure would add a second record
-  (which later drift tests would count) or skip a version number, so they are not retried; a
-  failed run says why.
+* **Every stage may be retried** (:data:`TASK_RETRY`): each task's writes are keyed by its run
+  and task name and its last write is its result (:mod:`lifecycle.runs`), so a second attempt
+  of a task that finished writes nothing and returns its outputs, and a second attempt of one
+  that died half-way overwrites its own objects. That also makes harmless the retries KFP's
+  Argo configuration adds on its own (``retryStrategy: {limit: 2, retryPolicy: OnError}`` for
+  every template in the workflow-controller ConfigMap). A run counts only once its exit handler
+  commits it (:mod:`components.finalize.logic`). The store client retries transient errors for
+  ~10 s in-process; the task retry covers longer outages (the MinIO pod restarting, a node
+  going away). The local runner runs the pipelines without task retries
+  (:mod:`pipelines.local`): there a failure is bad input or a bug, which a retry cannot mend.
 * **Image pull policy ``IfNotPresent``**: stage images are loaded with ``kind load``, not pulled
   from a registry. Images themselves are set by the components from
   :func:`lifecycle.images.image_tag`; this helper checks the task carries that tag.
@@ -50,9 +51,6 @@ STORE_CONFIG_MAP = "lifecycle-store"
 STORE_CONFIG_MAP_ENV = {"STORE": "STORE"}
 IMAGE_PULL_POLICY = "IfNotPresent"
 
-# I/O stages whose re-run is idempotent (content-addressed writes).
-RETRY_STAGES: frozenset[str] = frozenset({"ingest", "select_data"})
-
 
 @dataclass(frozen=True)
 class RetrySettings:
@@ -65,17 +63,41 @@ class RetrySettings:
     backoff_max_duration: str = "120s"
 
 
-# The retry of RETRY_STAGES: 3 attempts in all, 15 s then 45 s apart, on top of the store's
-# own ~10 s of in-process retries; long enough for the MinIO pod to restart.
-RETRY = RetrySettings()
+# Every task's retry on a cluster: 3 attempts in all, 15 s then 45 s apart, on top of the
+# store's own ~10 s of in-process retries; long enough for the MinIO pod to restart.
+TASK_RETRY = RetrySettings()
 
 
-def configure_task(task: dsl.PipelineTask, stage: str) -> dsl.PipelineTask:
+@dataclass(frozen=True)
+class Backend:
+    """What differs between the pipelines as a cluster runs them and as the local runner does.
+
+    Attributes:
+        retry: every task's retry policy (None: no task retries).
+        schedule_time: what names the batch of a monitoring run given no batch id: KFP's
+            schedule-time placeholder on a cluster; the local runner has no schedules (and
+            cannot resolve that placeholder), so it gives none.
+    """
+
+    retry: RetrySettings | None
+    schedule_time: str
+
+
+CLUSTER = Backend(TASK_RETRY, dsl.PIPELINE_JOB_SCHEDULE_TIME_UTC_PLACEHOLDER)
+# Locally a failure is bad input or a bug, which a retry cannot mend; the store client still
+# retries transient store errors in-process.
+LOCAL = Backend(None, "")
+
+
+def configure_task(
+    task: dsl.PipelineTask, stage: str, retry: RetrySettings | None = TASK_RETRY
+) -> dsl.PipelineTask:
     """Give a pipeline task the cluster settings of its stage (see the module docstring).
 
     Args:
         task: the task returned by calling a stage component inside a pipeline.
         stage: the stage's name in :data:`lifecycle.images.STAGES`, e.g. ``"detect_drift"``.
+        retry: the task's retry policy; None for none.
 
     Returns:
         The same task, for chaining.
@@ -97,11 +119,11 @@ def configure_task(task: dsl.PipelineTask, stage: str) -> dsl.PipelineTask:
     kubernetes.set_image_pull_policy(task, IMAGE_PULL_POLICY)
     # Every stage reads or writes store state outside KFP's cache key (module docstring).
     task.set_caching_options(False)
-    if stage in RETRY_STAGES:
+    if retry is not None and retry.num_retries > 0:
         task.set_retry(
-            num_retries=RETRY.num_retries,
-            backoff_duration=RETRY.backoff_duration,
-            backoff_factor=RETRY.backoff_factor,
-            backoff_max_duration=RETRY.backoff_max_duration,
+            num_retries=retry.num_retries,
+            backoff_duration=retry.backoff_duration,
+            backoff_factor=retry.backoff_factor,
+            backoff_max_duration=retry.backoff_max_duration,
         )
     return task

@@ -58,7 +58,8 @@ INCOMING_PREFIX = "incoming"
 COURSE_PREFIX = f"{INCOMING_PREFIX}/course"
 # The batch a scheduled monitoring run evaluates: whoever delivers labelled data overwrites it.
 LATEST_BATCH_KEY = f"{INCOMING_PREFIX}/latest.csv"
-DEFAULT_SCHEDULED_BATCH_ID = "daily"
+# Empty: each scheduled run names its batch by its schedule time (UTC), e.g. 20261203T020000Z.
+DEFAULT_SCHEDULED_BATCH_ID = ""
 
 PIPELINE_NAMES = ("training", "monitoring")
 # Terminal states of V2beta1RuntimeState.
@@ -573,7 +574,11 @@ def build_parser() -> argparse.ArgumentParser:
     sched.add_argument(
         "--source", default=LATEST_BATCH_KEY, help="store key of the batch each run reads"
     )
-    sched.add_argument("--batch-id", default=DEFAULT_SCHEDULED_BATCH_ID)
+    sched.add_argument(
+        "--batch-id",
+        default=DEFAULT_SCHEDULED_BATCH_ID,
+        help="batch id of every run (default: each run's schedule time, UTC)",
+    )
     sched.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
     sched.add_argument("--config", help="a lifecycle YAML config passed as config_json")
     sched.add_argument("--experiment", default=DEFAULT_EXPERIMENT)

@@ -4,23 +4,39 @@ Two runners, chosen in one place (:func:`make_runner`): ``subprocess`` runs each
 Python environment; ``docker`` runs each task in its stage image (``make images``) with
 ``kfp.local.DockerRunner``, as a cluster would, with host networking, a read-only root
 filesystem, a writable ``/tmp`` and a non-root user, and never pulls an image.
+
+Each pipeline run is a transaction (:mod:`lifecycle.runs`): this module gives it a UUID and an
+owner record (this process) before it starts, and runs it in a child process that leads its own
+process group, so that SIGINT or SIGTERM stops every task (and container) of the run at once;
+the run's uncommitted writes are then rolled back and nothing is written after the command
+exits. Runs of earlier commands whose process died (SIGKILL, a crash) are rolled back before a
+new run starts.
 """
 
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import os
+import re
+import signal
+import sys
 import tempfile
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from kfp import local
 
+from lifecycle.commits import Commit, CommitLog
 from lifecycle.config import LifecycleConfig
-from lifecycle.errors import InvalidInputError, LifecycleError
-from lifecycle.store import STORE_ENV
+from lifecycle.errors import Interrupted, InvalidInputError, LifecycleError, interrupted_by_signals
+from lifecycle.recovery import recover_dead_local_runs, rollback
+from lifecycle.runs import OWNER_ENV, RUN_ID_ENV, RunContext, RunOwner, new_run_id, register_run
+from lifecycle.store import STORE_ENV, open_store
+from lifecycle.task_errors import ERRORS_ENV, first_task_error
 
 RUNNER_ENV = "LIFECYCLE_RUNNER"
 SUBPROCESS = "subprocess"
@@ -44,8 +60,25 @@ STORE_ENV_NAMES = (
 )
 
 
+RUN_LABEL = "lifecycle.run"  # on the Docker runner's containers, to stop a run's containers
+_ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+
+
 class PipelineFailedError(LifecycleError):
-    """A task of a local pipeline run failed (its log above says why)."""
+    """A task of a local pipeline run failed; the message is the task's own when it gave one."""
+
+    def __init__(self, message: str, exit_code: int = 1):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+@dataclass(frozen=True)
+class LocalRun:
+    """A finished local run: its id and its commit (None when it had nothing to commit, as a
+    batch already monitored)."""
+
+    run_id: str
+    commit: Commit | None
 
 
 def resolve_runner(name: str | None = None) -> str:
@@ -91,15 +124,19 @@ def _require_images() -> None:
 
 
 def make_runner(
-    runner: str, store_uri: str, pipeline_root: str, files: Sequence[str] = ()
+    runner: str,
+    store_uri: str,
+    pipeline_root: str,
+    files: Sequence[str] = (),
+    run_environment: Mapping[str, str] | None = None,
 ) -> local.SubprocessRunner | local.DockerRunner:
     """The KFP local runner called ``runner``.
 
     For ``docker``: the local store's folder and each input file in ``files`` are mounted at
     their own absolute paths (the files read-only; KFP mounts ``pipeline_root`` itself), the
-    store's environment variables are passed on, and the containers run as the caller, or as
-    the images' user 10001 when the caller is root (the store and ``pipeline_root`` are then
-    handed to that user).
+    store's environment variables and ``run_environment`` are passed on, the containers are
+    labelled with the run id, and they run as the caller, or as the images' user 10001 when the
+    caller is root (the store and ``pipeline_root`` are then handed to that user).
 
     Raises:
         PipelineFailedError: a stage image is missing.
@@ -125,35 +162,75 @@ def make_runner(
         read_only=True,
         tmpfs={"/tmp": ""},
         mounts=mounts,
+        labels={RUN_LABEL: (run_environment or {}).get(RUN_ID_ENV, "")},
         environment={
             STORE_ENV: store_uri,
             **{name: os.environ[name] for name in STORE_ENV_NAMES if name in os.environ},
+            **{k: v for k, v in (run_environment or {}).items() if k != "TMPDIR"},
         },
         # KFP hands the component's command to docker as CMD: reset the stage's ENTRYPOINT.
         entrypoint=[""],
     )
 
 
-@contextlib.contextmanager
-def _task_environment(**variables: str) -> Iterator[None]:
-    """Set environment variables for the task processes of one run, then restore them.
+class _Uncoloured:
+    """A text stream without ANSI colour codes (KFP's local logs colour every line)."""
 
-    The local runner starts each task from this process's environment. ``STORE`` tells the
-    stages where the store is, as the ConfigMap does on a cluster: never a pipeline
-    parameter. ``TMPDIR`` points at a folder of ours, removed after the run, because KFP's
-    lightweight-component command writes each task's source into ``$(mktemp -d)`` and never
-    removes it.
-    """
-    previous = {name: os.environ.get(name) for name in variables}
-    os.environ.update(variables)
-    try:
-        yield
-    finally:
-        for name, value in previous.items():
-            if value is None:
-                del os.environ[name]
-            else:
-                os.environ[name] = value
+    def __init__(self, stream: TextIO):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(_ANSI_COLOUR.sub("", text))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _run_in_child(
+    pipeline: Callable[..., Any],
+    arguments: Mapping[str, Any],
+    runner: local.SubprocessRunner | local.DockerRunner,
+    pipeline_root: str,
+    environment: Mapping[str, str],
+) -> None:
+    """The child process: lead a process group of its own, run the pipeline, exit 0 or 1."""
+    os.setpgid(0, 0)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_DFL)
+    # The tasks start from this environment: STORE tells them where the store is, as the
+    # ConfigMap does on a cluster (never a pipeline parameter); TMPDIR is a folder of ours,
+    # removed after the run, because KFP's lightweight-component command writes each task's
+    # source into $(mktemp -d) and never removes it.
+    os.environ.update(environment)
+    if not sys.stdout.isatty():
+        sys.stdout = _Uncoloured(sys.stdout)  # type: ignore[assignment]
+    local.init(runner=runner, pipeline_root=pipeline_root, raise_on_error=True)
+    code = 0
+    with warnings.catch_warnings():
+        # Our stage images are not named "python"; locally they run in this environment.
+        warnings.filterwarnings("ignore", message="You may be attemping to run a task")
+        try:
+            pipeline(**arguments)
+        except RuntimeError:
+            code = 1
+    sys.stdout.flush()
+    os._exit(code)
+
+
+def _stop(child: multiprocessing.Process, runner: str, run_id: str) -> None:
+    """Kill every process of the run (the child's process group) and its containers."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(child.pid, signal.SIGKILL)
+    child.join()
+    if runner == DOCKER:
+        import docker
+
+        client = docker.from_env()
+        try:
+            for container in client.containers.list(filters={"label": f"{RUN_LABEL}={run_id}"}):
+                container.kill()
+        finally:
+            client.close()
 
 
 def run_pipeline(
@@ -162,40 +239,75 @@ def run_pipeline(
     store_uri: str,
     runner: str | None = None,
     files: Sequence[str] = (),
-) -> None:
-    """Run ``pipeline`` on the local runner ``runner`` (see :func:`resolve_runner`).
+) -> LocalRun:
+    """Run ``pipeline`` on the local runner ``runner`` (see :func:`resolve_runner`), as one
+    transaction.
 
     KFP's own outputs go to a temporary folder removed afterwards: the lasting
     artefacts are in the store.
 
     Args:
-        pipeline: a ``@dsl.pipeline`` function.
+        pipeline: a ``@dsl.pipeline`` function whose exit handler commits its run.
         arguments: its parameters.
         store_uri: the store the tasks use (given to them as ``$STORE``).
         runner: ``subprocess`` or ``docker``.
         files: absolute paths of the input files that the tasks read (mounted for ``docker``).
 
+    Returns:
+        The run's id and its commit.
+
     Raises:
-        PipelineFailedError: a task failed.
+        PipelineFailedError: a task failed (its own message and exit code when it gave one);
+            the run was rolled back.
+        Interrupted: SIGINT or SIGTERM; every task was stopped and the run rolled back.
     """
     chosen = resolve_runner(runner)
+    store = open_store(store_uri)
+    for dead in recover_dead_local_runs(store):
+        print(f"rolled back run {dead}: its command ended without committing it", flush=True)
+    run = RunContext(new_run_id(), "runner", pipeline.name)
+    owner = RunOwner.of_this_process()
     with (
         tempfile.TemporaryDirectory(prefix="lifecycle-kfp-") as pipeline_root,
         tempfile.TemporaryDirectory(prefix="lifecycle-tasks-") as task_temp,
-        _task_environment(STORE=store_uri, TMPDIR=task_temp),
     ):
-        local.init(
-            runner=make_runner(chosen, store_uri, pipeline_root, files),
-            pipeline_root=pipeline_root,
-            raise_on_error=True,
+        errors = Path(pipeline_root, "task-errors")
+        errors.mkdir()
+        environment = {
+            STORE_ENV: store_uri,
+            "TMPDIR": task_temp,
+            RUN_ID_ENV: run.run_id,
+            OWNER_ENV: owner.to_env(),
+            ERRORS_ENV: str(errors),
+        }
+        local_runner = make_runner(chosen, store_uri, pipeline_root, files, environment)
+        register_run(store, run, owner)
+        sys.stdout.flush()
+        child = multiprocessing.get_context("fork").Process(
+            target=_run_in_child,
+            args=(pipeline, arguments, local_runner, pipeline_root, environment),
         )
-        with warnings.catch_warnings():
-            # Our stage images are not named "python"; locally they run in this environment.
-            warnings.filterwarnings("ignore", message="You may be attemping to run a task")
-            try:
-                pipeline(**arguments)
-            except RuntimeError as exc:
-                raise PipelineFailedError(f"{pipeline.name} failed: {exc}") from None
+        try:
+            with interrupted_by_signals():
+                child.start()
+                # Also here, so that a signal right after the fork finds the group: the child
+                # may have done it already (and exec'd a task: PermissionError) or have ended.
+                with contextlib.suppress(PermissionError, ProcessLookupError):
+                    os.setpgid(child.pid, child.pid)
+                child.join()
+        except Interrupted:
+            _stop(child, chosen, run.run_id)
+            rollback(store, run.run_id)
+            raise
+        error = first_task_error(errors)
+    committed = CommitLog(store).find(run.run_id)
+    if committed is None:
+        rollback(store, run.run_id)  # a skipped batch, or a run whose exit handler failed
+    if child.exitcode != 0 and committed is None:
+        if error is not None:
+            raise PipelineFailedError(error.message, error.exit_code)
+        raise PipelineFailedError(f"{pipeline.name} failed: see the task log above")
+    return LocalRun(run.run_id, committed)
 
 
 def _sources(*sources: str) -> tuple[list[str], list[str]]:
@@ -210,13 +322,14 @@ def run_training(
     store_uri: str,
     config: LifecycleConfig,
     runner: str | None = None,
-) -> None:
+) -> LocalRun:
     """Run the training pipeline on a training and a test file (or store keys)."""
-    from pipelines.training import training_pipeline
+    from pipelines.cluster import LOCAL
+    from pipelines.training import build_training_pipeline
 
     (training_source, test_source), files = _sources(training_source, test_source)
-    run_pipeline(
-        training_pipeline,
+    return run_pipeline(
+        build_training_pipeline(LOCAL),
         {
             "training_source": training_source,
             "test_source": test_source,
@@ -234,17 +347,20 @@ def run_monitoring(
     store_uri: str,
     config: LifecycleConfig,
     runner: str | None = None,
-) -> None:
+    force: bool = False,
+) -> LocalRun:
     """Run the monitoring pipeline on one labelled batch (a file or a store key)."""
-    from pipelines.monitoring import monitoring_pipeline
+    from pipelines.cluster import LOCAL
+    from pipelines.monitoring import build_monitoring_pipeline
 
     (batch_source,), files = _sources(batch_source)
-    run_pipeline(
-        monitoring_pipeline,
+    return run_pipeline(
+        build_monitoring_pipeline(LOCAL),
         {
             "batch_source": batch_source,
             "batch_id": batch_id,
             "config_json": config.to_json(),
+            "force": force,
         },
         store_uri,
         runner,

@@ -13,6 +13,7 @@ class BatchOutcome:
     """What one monitoring run did."""
 
     batch: str
+    run_id: str
     model_version: str
     rmse: float
     r2: float
@@ -23,32 +24,24 @@ class BatchOutcome:
 
 
 def batch_outcomes(store: Store, model_name: str) -> list[BatchOutcome]:
-    """Every monitoring run of ``model_name`` in the store, oldest first."""
+    """Every committed monitoring run of ``model_name`` in the store, oldest first."""
     evaluations = [r for r in evaluation_log(store).records() if r["model_name"] == model_name]
     decisions = [r for r in decision_log(store).records() if r["model_name"] == model_name]
     outcomes = []
     for drift in (d for d in decisions if d["kind"] == "drift"):
+        run_id = drift["run_id"]
         scores = {
             r["metric"]: r["score"]
             for r in evaluations
-            if r["role"] == "monitor"
-            and r["batch"] == drift["batch"]
-            and r["version"] == drift["version"]
-            and r["time_stamp"] <= drift["time_stamp"]
+            if r["run_id"] == run_id and r["role"] == "monitor"
         }
         promotion = next(
-            (
-                d
-                for d in decisions
-                if d["kind"] == "promotion"
-                and d["batch"] == drift["batch"]
-                and d["time_stamp"] > drift["time_stamp"]
-            ),
-            None,
+            (d for d in decisions if d["kind"] == "promotion" and d["run_id"] == run_id), None
         )
         outcomes.append(
             BatchOutcome(
                 batch=drift["batch"],
+                run_id=run_id,
                 model_version=drift["version"],
                 rmse=scores.get("RMSE", float("nan")),
                 r2=scores.get("r2", float("nan")),

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -11,6 +13,8 @@ from lifecycle.config import LifecycleConfig
 from lifecycle.datasets import DatasetRef
 from lifecycle.registry import ModelRegistry, ModelVersion
 from lifecycle.store import LocalStore, Store
+
+T = TypeVar("T")
 
 COURSE = Path(__file__).resolve().parent.parent / "pipelines" / "scenarios" / "course"
 
@@ -38,16 +42,35 @@ def store_listing(store: Store) -> dict[str, str]:
     }
 
 
+def committed(store: Store, work: Callable[[Any], T], config: LifecycleConfig | None = None) -> T:
+    """``work(transaction)`` in a run of its own, committed when it returns: a stage as the
+    command line runs it (``transaction.run`` is the run to pass to the stage)."""
+    from components.finalize.logic import standalone_run
+
+    with standalone_run(store, config or LifecycleConfig(), "stage") as transaction:
+        return work(transaction)
+
+
 def course_model_in_production(store: Store) -> tuple[ModelVersion, DatasetRef, DatasetRef]:
-    """Train the course's model 1.0 on data_init, score it on data_test, make it production."""
+    """Train the course's model 1.0 on data_init, score it on data_test, make it production:
+    the training pipeline's stages called in one committed run."""
     from components.evaluate.logic import evaluate
+    from components.finalize.logic import promotion_contribution, standalone_run
     from components.ingest.logic import ingest
+    from components.promote.logic import promote
     from components.train.logic import train
 
     config = LifecycleConfig()
-    training = ingest(store, str(COURSE / "data_init.csv"), "data_init", config.schema)
-    test = ingest(store, str(COURSE / "data_test.csv"), "data_test", config.schema)
-    model, _ = train(store, config, [training.key], test.key)
-    evaluate(store, config, model.version, test.key, "test", role="test")
-    ModelRegistry(store, config.model.name).set_alias(model.version)
-    return model, training, test
+    with standalone_run(store, config, "setup") as tx:
+        training = ingest(
+            store, str(COURSE / "data_init.csv"), "data_init", config.schema, tx.task("ingest")
+        )
+        test = ingest(
+            store, str(COURSE / "data_test.csv"), "data_test", config.schema, tx.task("ingest-2")
+        )
+        model, _ = train(store, config, [training.key], test.key, None, tx.task("train"))
+        tx.contribute({"registered": [model.version]})
+        evaluate(store, config, model.version, test.key, "test", "test", tx.task("evaluate"))
+        decided = promote(store, config, model.version, "", test.key, "test", tx.task("promote"))
+        tx.contribute(promotion_contribution(decided))
+    return ModelRegistry(store, config.model.name).get(model.version), training, test

@@ -21,7 +21,9 @@ from components.detect_drift.course_tests import (
 from lifecycle.config import METRIC_HIGHER_IS_WORSE, DriftConfig, LifecycleConfig
 from lifecycle.datasets import read_dataset
 from lifecycle.errors import InvalidInputError
-from lifecycle.history import decision_log, drift_log, evaluation_log, now_stamp
+from lifecycle.history import decision_log, drift_log, evaluation_log
+from lifecycle.objects import now_stamp
+from lifecycle.runs import RunContext
 from lifecycle.store import Store
 
 
@@ -77,7 +79,7 @@ def history_bounds(previous: list[float], metric: str, config: DriftConfig) -> d
 
 
 def profile_tests(
-    store: Store, config: LifecycleConfig, version: str, batch_key: str
+    store: Store, config: LifecycleConfig, version: str, batch_key: str, own_run: str | None = None
 ) -> tuple[dict[str, bool], dict[str, dict[str, float]], dict[str, dict[str, list]]]:
     """The drift suite: the batch (features, target, the model's predictions) against the
     version's stored reference profile, one column at a time; the training data is not read.
@@ -106,11 +108,11 @@ def profile_tests(
 
     def predictions():
         features = read_dataset(store, batch_key, config.schema.feature_names)
-        return predict(store, config, version, features)
+        return predict(store, config, version, features, own_run)
 
     current = WithColumns(batch, {prediction_column(config): predictions})
     try:
-        profile = load_reference_profile(store, config, version)
+        profile = load_reference_profile(store, config, version, own_run)
         result = run_suite(profile, current, settings)
     except ValueError as exc:
         raise InvalidInputError(f"drift suite on {batch_key}: {exc}") from None
@@ -214,14 +216,19 @@ def detect_drift(
     batch_key: str,
     batch: str,
     evaluation_time: str,
+    run: RunContext,
 ) -> DriftDecision:
     """Run every enabled test for the run evaluated at ``evaluation_time`` and log the decision.
 
     The decision goes to the decision log; when the retraining signal fires it also
-    goes to the course-format drift log.
+    goes to the course-format drift log. Both count once ``run`` commits.
     """
     # This model's history only: another model in the same store has versions of its own.
-    records = [r for r in evaluation_log(store).records() if r["model_name"] == config.model.name]
+    records = [
+        r
+        for r in evaluation_log(store).records(own_run=run.run_id)
+        if r["model_name"] == config.model.name
+    ]
     previous, last, previous_runs = split_history(records, version, evaluation_time, config.drift)
     if not last:
         raise InvalidInputError(
@@ -231,7 +238,9 @@ def detect_drift(
     statistics: dict[str, dict[str, float]] = {}
     distributions: dict[str, dict[str, list]] = {}
     if config.drift.data_tests:
-        suite_flags, statistics, distributions = profile_tests(store, config, version, batch_key)
+        suite_flags, statistics, distributions = profile_tests(
+            store, config, version, batch_key, run.run_id
+        )
         flags.update(suite_flags)
     drift = retraining_signal(flags, config.drift)
     decision = DriftDecision(
@@ -261,7 +270,8 @@ def detect_drift(
                 "metrics": last,
                 "statistics": statistics,
             }
-        ]
+        ],
+        run,
     )
     if drift:
         drift_log(store).append(
@@ -272,7 +282,8 @@ def detect_drift(
                     "flags": flags,
                     "drift": drift,
                 }
-            ]
+            ],
+            run,
         )
     return decision
 

@@ -246,10 +246,12 @@ def correction_note(statistics: dict[str, dict[str, float]], config: LifecycleCo
     return f"<p>Multiple-testing correction of the data tests: {name}; {text}{floor}.</p>"
 
 
-def _retrain_evaluations(store: Store, config: LifecycleConfig, records: list[dict]) -> set:
+def _retrain_evaluations(
+    store: Store, config: LifecycleConfig, records: list[dict], own_run: str | None = None
+) -> set:
     """(time stamp, version) of every evaluation whose drift check called for a retrain."""
     marked = set()
-    for decision in decision_log(store).records():
+    for decision in decision_log(store).records(own_run):
         if (
             decision.get("kind") != "drift"
             or decision.get("decision") != "retrain"
@@ -270,20 +272,23 @@ def _retrain_evaluations(store: Store, config: LifecycleConfig, records: list[di
     return marked
 
 
-def render_decision_html(store: Store, config: LifecycleConfig, decision) -> str:
+def render_decision_html(
+    store: Store, config: LifecycleConfig, decision, own_run: str | None = None
+) -> str:
     """A self-contained HTML page (images embedded) for the Kubeflow UI.
 
     Each watched metric's chart holds the runs the history tests looked at (this version's,
-    or all, by ``history_scope``) and this run, each enabled test's bound as the tests
-    computed it, and every past run whose drift check called for a retrain.
+    or all, by ``history_scope``) and this run (``own_run``, not committed yet), each enabled
+    test's bound as the tests computed it, and every past run whose drift check called for a
+    retrain.
     """
     drift = config.drift
-    records = evaluation_log(store).records()
+    records = evaluation_log(store).records(own_run)
     this_run = decision.evaluation_time or max(
         (r["time_stamp"] for r in records if r["version"] == decision.model_version), default=""
     )
     previous, _, _ = split_history(records, decision.model_version, this_run, drift)
-    retrains = _retrain_evaluations(store, config, records)
+    retrains = _retrain_evaluations(store, config, records, own_run)
     rows = "".join(
         f"<tr><td>{html.escape(name)}</td><td>{'TRUE' if fired else 'FALSE'}</td>"
         f"<td>{decision.statistics.get(name, {}).get('statistic', '')}</td>"

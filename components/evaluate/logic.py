@@ -12,8 +12,10 @@ from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 from lifecycle import keys
 from lifecycle.config import LifecycleConfig
 from lifecycle.datasets import read_dataset
-from lifecycle.history import evaluation_log, now_stamp, stamped_name
+from lifecycle.history import evaluation_log
+from lifecycle.objects import now_stamp
 from lifecycle.registry import ModelRegistry
+from lifecycle.runs import RunContext
 from lifecycle.store import Store, validate_name
 from lifecycle.tables import to_parquet_bytes
 from lifecycle.tracking import log_evaluation
@@ -43,9 +45,16 @@ class Evaluation:
     metrics: dict[str, float]
 
 
-def predict(store: Store, config: LifecycleConfig, version: str, data: pd.DataFrame) -> np.ndarray:
-    """Predictions of a registered version (hash-checked before loading)."""
-    estimator, _ = ModelRegistry(store, config.model.name).load_artifact(version)
+def predict(
+    store: Store,
+    config: LifecycleConfig,
+    version: str,
+    data: pd.DataFrame,
+    own_run: str | None = None,
+) -> np.ndarray:
+    """Predictions of a registered version (hash-checked before loading); ``own_run`` sees
+    its own uncommitted versions too."""
+    estimator, _ = ModelRegistry(store, config.model.name, own_run).load_artifact(version)
     return estimator.predict(data[config.schema.feature_names])
 
 
@@ -55,7 +64,8 @@ def evaluate(
     model_reference: str,
     dataset_key: str,
     batch: str,
-    role: str = "monitor",
+    role: str,
+    run: RunContext,
 ) -> Evaluation:
     """Score a model on a stored dataset; append the records and the experiences.
 
@@ -67,34 +77,36 @@ def evaluate(
         batch: the batch id recorded in the history (``test``, ``batch_1``, …).
         role: why it was evaluated (``test``, ``monitor`` or ``challenger``), kept in the
             records so that data selection can find the batches seen in production.
+        run: the run and task writing the records.
 
     Returns:
         The evaluation, whose ``time_stamp`` identifies this run in the history.
     """
     validate_name(batch, "batch id")
-    version = ModelRegistry(store, config.model.name).resolve(model_reference)
+    version = ModelRegistry(store, config.model.name, run.run_id).resolve(model_reference)
     data = read_dataset(store, dataset_key)
-    predicted = predict(store, config, version, data)
+    predicted = predict(store, config, version, data, run.run_id)
     actual = data[config.schema.target.name].to_numpy()
     metrics = compute_metrics(actual, predicted)
     stamp = now_stamp()
     experiences = data.assign(prediction=predicted)
-    experience_key = keys.experience_prefix(config.model.name, version, batch) + stamped_name(
-        stamp, ".parquet"
-    )
+    experience_key = keys.experience_key(config.model.name, version, batch, run.run_id, run.task)
     store.put_bytes(experience_key, to_parquet_bytes(experiences))
     evaluation_log(store).append(
-        {
-            "time_stamp": stamp,
-            "model_name": config.model.name,
-            "version": version,
-            "batch": batch,
-            "metric": metric,
-            "score": score,
-            "dataset_key": dataset_key,
-            "role": role,
-        }
-        for metric, score in metrics.items()
+        (
+            {
+                "time_stamp": stamp,
+                "model_name": config.model.name,
+                "version": version,
+                "batch": batch,
+                "metric": metric,
+                "score": score,
+                "dataset_key": dataset_key,
+                "role": role,
+            }
+            for metric, score in metrics.items()
+        ),
+        run,
     )
     log_evaluation(config.model.name, version, batch, dataset_key, role, metrics)  # MLflow, if set
     return Evaluation(config.model.name, version, batch, dataset_key, stamp, metrics)

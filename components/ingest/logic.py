@@ -18,6 +18,7 @@ from components.validate.logic import output_schema, validate_file
 from lifecycle.config import SchemaConfig
 from lifecycle.datasets import DatasetRef, write_dataset_batches
 from lifecycle.errors import InvalidInputError
+from lifecycle.runs import RunContext
 from lifecycle.store import Store, validate_key, validate_name
 from lifecycle.tables import parse_table
 
@@ -61,7 +62,9 @@ def read_source(store: Store, source: str) -> pd.DataFrame:
         return parse_table(path.read_bytes(), source)
 
 
-def ingest(store: Store, source: str, name: str, schema: SchemaConfig) -> DatasetRef:
+def ingest(
+    store: Store, source: str, name: str, schema: SchemaConfig, run: RunContext
+) -> DatasetRef:
     """Validate ``source`` against ``schema`` and store it as dataset ``name``, streaming.
 
     Nothing is written when validation fails. Equal data gives the same key.
@@ -73,7 +76,7 @@ def ingest(store: Store, source: str, name: str, schema: SchemaConfig) -> Datase
     validate_name(name, "dataset name")
     with (
         local_source(store, source) as path,
-        write_dataset_batches(store, name, output_schema(schema), source) as writer,
+        write_dataset_batches(store, name, output_schema(schema), source, run) as writer,
     ):
         validate_file(path, schema, source, sink=writer.write)
         return writer.commit()

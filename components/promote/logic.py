@@ -1,4 +1,10 @@
-"""Promote stage: move ``production`` to the challenger only when it is not worse."""
+"""Promote stage: decide whether the challenger replaces the champion as ``production``.
+
+The decision is taken here, on the newest labelled batch; the alias moves when the run commits
+(:mod:`components.finalize.logic`), and only if ``production`` still names the champion the
+challenger was compared with: two runs that retrained from the same champion cannot both
+replace it.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,11 @@ from dataclasses import dataclass
 from components.evaluate.logic import compute_metrics, predict
 from lifecycle.config import METRIC_HIGHER_IS_WORSE, LifecycleConfig, PromotionConfig
 from lifecycle.datasets import read_dataset
-from lifecycle.history import decision_log, now_stamp
 from lifecycle.registry import ModelRegistry
+from lifecycle.runs import RunContext
 from lifecycle.store import Store
+
+PRODUCTION = "production"
 
 
 def challenger_wins(challenger: float, champion: float, policy: PromotionConfig) -> bool:
@@ -22,15 +30,16 @@ def challenger_wins(challenger: float, champion: float, policy: PromotionConfig)
 
 @dataclass(frozen=True)
 class Promotion:
-    """The outcome of a promotion decision."""
+    """A promotion decision, applied when its run commits."""
 
     challenger: str
     champion: str | None
-    promoted: bool
-    production: str
+    wins: bool
     reason: str
+    metric: str
     challenger_score: float
     champion_score: float | None
+    batch: str
 
 
 def promote(
@@ -40,54 +49,49 @@ def promote(
     champion: str,
     dataset_key: str,
     batch: str,
+    run: RunContext,
 ) -> Promotion:
     """Score challenger and champion on the newest labelled batch and decide.
 
     Args:
-        champion: the champion's version, or empty/``production`` for the current alias
-            (no production model yet: the challenger is promoted).
+        store: the artefact store.
+        config: the model name, the schema and the promotion policy.
+        challenger: the version trained by this run.
+        champion: the version it is compared with, or empty/``production`` for the current
+            alias (no production model yet: the challenger wins).
+        dataset_key: the batch to score both on.
+        batch: its batch id, for the record.
+        run: the run deciding.
     """
-    registry = ModelRegistry(store, config.model.name)
+    registry = ModelRegistry(store, config.model.name, run.run_id)
     champion_version = (
-        registry.alias() if champion in ("", "production") else registry.resolve(champion)
+        registry.alias() if champion in ("", PRODUCTION) else registry.resolve(champion)
     )
     data = read_dataset(store, dataset_key)
     actual = data[config.schema.target.name].to_numpy()
     metric = config.promotion.metric
 
     def score(version: str) -> float:
-        return compute_metrics(actual, predict(store, config, version, data))[metric]
+        return compute_metrics(actual, predict(store, config, version, data, run.run_id))[metric]
 
     challenger_score = score(challenger)
     champion_score = score(champion_version) if champion_version else None
     if champion_score is None:
-        promoted, reason = True, "no production model yet"
+        wins, reason = True, "no production model yet"
     else:
-        promoted = challenger_wins(challenger_score, champion_score, config.promotion)
-        comparison = "not worse than" if promoted else "worse than"
+        wins = challenger_wins(challenger_score, champion_score, config.promotion)
+        comparison = "not worse than" if wins else "worse than"
         reason = (
             f"challenger {challenger} {metric}={challenger_score:.6g} is {comparison} "
             f"champion {champion_version} {metric}={champion_score:.6g} on {batch}"
         )
-    if promoted:
-        registry.set_alias(challenger)
-    production = challenger if promoted else str(champion_version)
-    decision_log(store).append(
-        [
-            {
-                "time_stamp": now_stamp(),
-                "kind": "promotion",
-                "model_name": config.model.name,
-                "version": challenger,
-                "batch": batch,
-                "decision": "promoted" if promoted else "kept champion",
-                "reason": reason,
-                "champion": champion_version,
-                "challenger_score": challenger_score,
-                "champion_score": champion_score,
-            }
-        ]
-    )
     return Promotion(
-        challenger, champion_version, promoted, production, reason, challenger_score, champion_score
+        challenger,
+        champion_version,
+        wins,
+        reason,
+        metric,
+        challenger_score,
+        champion_score,
+        batch,
     )

@@ -8,6 +8,7 @@ from lifecycle.config import LifecycleConfig, RetrainConfig
 from lifecycle.datasets import DatasetRef, read_dataset, write_dataset
 from lifecycle.history import evaluation_log
 from lifecycle.registry import ModelRegistry, ModelVersion
+from lifecycle.runs import RunContext
 from lifecycle.store import Store
 
 RETRAIN_DATASET = "retrain"
@@ -42,10 +43,19 @@ def select_keys(model: ModelVersion, records: list[dict], policy: RetrainConfig)
     return selected
 
 
-def select_data(store: Store, config: LifecycleConfig, model_version: str) -> DatasetRef:
-    """Write the retraining set for a successor of ``model_version`` as a dataset."""
-    model = ModelRegistry(store, config.model.name).get(model_version)
-    records = [r for r in evaluation_log(store).records() if r["model_name"] == model.name]
+def select_data(
+    store: Store, config: LifecycleConfig, model_version: str, run: RunContext
+) -> DatasetRef:
+    """Write the retraining set for a successor of ``model_version`` as a dataset.
+
+    The batches are those of committed runs and of ``run`` itself (the batch it monitors).
+    """
+    model = ModelRegistry(store, config.model.name, run.run_id).get(model_version)
+    records = [
+        r
+        for r in evaluation_log(store).records(own_run=run.run_id)
+        if r["model_name"] == model.name
+    ]
     selected = select_keys(model, records, config.retrain)
     frame = pd.concat([read_dataset(store, key) for key in selected], ignore_index=True)
-    return write_dataset(store, RETRAIN_DATASET, frame, source=" + ".join(selected))
+    return write_dataset(store, RETRAIN_DATASET, frame, " + ".join(selected), run)

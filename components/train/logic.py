@@ -18,6 +18,7 @@ from lifecycle.config import LifecycleConfig, ModelConfig, SchemaConfig
 from lifecycle.datasets import dataset_ref, read_dataset
 from lifecycle.errors import InvalidInputError
 from lifecycle.registry import ModelRegistry, ModelVersion
+from lifecycle.runs import RunContext
 from lifecycle.store import Store
 from lifecycle.tracking import log_training
 
@@ -103,8 +104,9 @@ def train(
     store: Store,
     config: LifecycleConfig,
     training_keys: list[str],
-    test_key: str | None = None,
-    parent_version: str | None = None,
+    test_key: str | None,
+    parent_version: str | None,
+    run: RunContext,
 ) -> tuple[ModelVersion, str]:
     """Fit on the datasets at ``training_keys`` and register the next model version.
 
@@ -114,6 +116,7 @@ def train(
         training_keys: store keys of the training datasets, concatenated in order.
         test_key: a dataset to score the new model on for its metadata.
         parent_version: the version this one retrains, if any.
+        run: the run and task registering the version (it counts once the run commits).
 
     Returns:
         The new version's metadata and the model's printable description.
@@ -129,8 +132,9 @@ def train(
         test_metrics = compute_metrics(test[config.schema.target.name].to_numpy(), predictions)
     refs = [dataset_ref(store, key) for key in training_keys]
     description = describe(estimator, config.schema)
-    model = ModelRegistry(store, config.model.name).register(
+    model = ModelRegistry(store, config.model.name, run.run_id).register(
         estimator,
+        run,
         # The drift suite's reference profile, so monitoring never re-reads the training data.
         attachments={keys.PROFILE_FILE: frame_profile_bytes(config, frame, estimator)},
         estimator=config.model.estimator,

@@ -118,6 +118,19 @@ class Store(ABC):
     def delete(self, key: str) -> None:
         """Remove ``key``; absent keys are ignored."""
 
+    @abstractmethod
+    def list_modified(self, prefix: str = "") -> dict[str, float]:
+        """Every key under ``prefix`` -> when it was last written (seconds since the epoch)."""
+
+    @abstractmethod
+    def temporary_objects(self) -> dict[str, float]:
+        """What interrupted writes left behind (a name -> when it was started): never listed
+        by :meth:`list_keys`, found by ``lifecycle verify``, removed by ``lifecycle cleanup``."""
+
+    @abstractmethod
+    def remove_temporary(self, name: str) -> None:
+        """Remove one of :meth:`temporary_objects`."""
+
     def local_path(self, key: str) -> Path | None:
         """The file holding ``key`` when the store is a local folder and it exists (so it can be
         memory-mapped or read in parts); None otherwise."""

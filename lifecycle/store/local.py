@@ -125,6 +125,29 @@ class LocalStore(Store):
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
+    def list_modified(self, prefix: str = "") -> dict[str, float]:
+        found = {}
+        for key in self.list_keys(prefix):
+            with contextlib.suppress(FileNotFoundError):  # deleted since it was listed
+                found[key] = (self.root / key).stat().st_mtime
+        return found
+
+    def temporary_objects(self) -> dict[str, float]:
+        found = {}
+        for folder, _, files in os.walk(self.root):
+            for name in files:
+                if name.startswith(_TEMP_PREFIX):
+                    path = Path(folder, name)
+                    with contextlib.suppress(FileNotFoundError):
+                        found[path.relative_to(self.root).as_posix()] = path.stat().st_mtime
+        return found
+
+    def remove_temporary(self, name: str) -> None:
+        path = (self.root / name).resolve()
+        if not path.name.startswith(_TEMP_PREFIX) or not path.is_relative_to(self.root):
+            raise StoreError(f"{name!r} is not a temporary file of store {self.uri}")
+        path.unlink(missing_ok=True)
+
     def clear(self) -> None:
         for key in self.list_keys():
             self.delete(key)

@@ -497,6 +497,52 @@ class MinioStore(Store):
     def list_keys(self, prefix: str = "") -> list[str]:
         return sorted(name[len(self._root) :] for name in self._list_names(prefix))
 
+    def list_modified(self, prefix: str = "") -> dict[str, float]:
+        validate_prefix(prefix)
+        folder = self._root + (prefix.rstrip("/") + "/" if prefix else "")
+        return self._call(
+            f"list {prefix or '/'!r}",
+            lambda: {
+                item.object_name[len(self._root) :]: item.last_modified.timestamp()
+                for item in self._client.list_objects(self.bucket, prefix=folder, recursive=True)
+                if not item.is_dir
+            },
+        )
+
+    def temporary_objects(self) -> dict[str, float]:
+        """Incomplete multipart uploads under the store's prefix, as ``KEY?uploadId=ID``."""
+
+        def uploads() -> dict[str, float]:
+            found: dict[str, float] = {}
+            key_marker = upload_marker = None
+            while True:
+                page = self._client._list_multipart_uploads(  # noqa: SLF001 - no public API
+                    self.bucket,
+                    prefix=self._root or None,
+                    key_marker=key_marker,
+                    upload_id_marker=upload_marker,
+                )
+                for upload in page.uploads:
+                    name = f"{upload.object_name[len(self._root) :]}?uploadId={upload.upload_id}"
+                    started = upload.initiated_time
+                    found[name] = started.timestamp() if started else 0.0
+                if not page.is_truncated:
+                    return found
+                key_marker = page.next_key_marker
+                upload_marker = page.uploads[-1].upload_id if page.uploads else None
+
+        return self._call("list incomplete uploads", uploads)
+
+    def remove_temporary(self, name: str) -> None:
+        key, _, upload_id = name.partition("?uploadId=")
+        object_name = self._name(key)
+        self._call(
+            f"abort the upload of {key!r}",
+            lambda: self._client._abort_multipart_upload(  # noqa: SLF001 - no public API
+                self.bucket, object_name, upload_id
+            ),
+        )
+
     def delete(self, key: str) -> None:
         name = self._name(key)
         self._call(f"delete {key!r}", lambda: self._client.remove_object(self.bucket, name))

@@ -16,14 +16,15 @@ import yaml
 from kfp import compiler
 
 from lifecycle.images import STAGES, image_tag
-from pipelines.monitoring import monitoring_pipeline
-from pipelines.training import training_pipeline
+from pipelines.cluster import LOCAL
+from pipelines.monitoring import build_monitoring_pipeline, monitoring_pipeline
+from pipelines.training import build_training_pipeline, training_pipeline
 
 REPO = Path(__file__).resolve().parents[2]
 PIPELINES = {"training": training_pipeline, "monitoring": monitoring_pipeline}
 # Written out here rather than read from pipelines.cluster, so that a change there must be
-# made deliberately here too: the idempotent I/O stages, and their retry policy.
-RETRIED_STAGES = {"ingest", "select_data"}
+# made deliberately here too: every stage is retried (each task is idempotent per run), with
+# this policy.
 RETRY_POLICY = {
     "maxRetryCount": 2,
     "backoffDuration": "15s",
@@ -31,7 +32,7 @@ RETRY_POLICY = {
     "backoffMaxDuration": "120s",
 }
 STAGES_OF = {
-    "training": {"validate", "ingest", "train", "evaluate", "promote"},
+    "training": {"validate", "ingest", "train", "evaluate", "promote", "finalize"},
     "monitoring": {
         "validate",
         "ingest",
@@ -40,7 +41,14 @@ STAGES_OF = {
         "select_data",
         "train",
         "promote",
+        "finalize",
     },
+}
+# Stages that write to the store: each takes KFP's run id and its task name.
+WRITING_STAGES = {"ingest", "evaluate", "detect_drift", "select_data", "train", "promote"}
+RUN_IDENTITY = {
+    "run_id": {"runtimeValue": {"constant": "{{$.pipeline_job_uuid}}"}},
+    "task_name": {"runtimeValue": {"constant": "{{$.pipeline_task_name}}"}},
 }
 SECRET_ENV = [
     {"secretKey": "accesskey", "envVar": "MINIO_ACCESS_KEY"},
@@ -129,17 +137,44 @@ def test_caching_is_off_for_every_stage_task(compiled) -> None:
     assert seen == STAGES_OF[name]
 
 
-def test_retry_policy_exactly_on_idempotent_io_stages(compiled) -> None:
+def test_every_stage_is_retried_on_a_cluster(compiled) -> None:
     name, spec, _, _ = compiled
     retried = set()
     for owner, task_name, task in stage_tasks(spec):
+        assert task["retryPolicy"] == RETRY_POLICY, f"{owner}/{task_name}"
+        retried.add(stage_of(task["componentRef"]["name"]))
+    assert retried == STAGES_OF[name]
+
+
+@pytest.mark.parametrize("build", [build_training_pipeline, build_monitoring_pipeline])
+def test_the_local_runner_gets_no_task_retries(build, tmp_path: Path) -> None:
+    path = tmp_path / "local.yaml"
+    compiler.Compiler().compile(build(LOCAL), str(path))
+    spec = next(yaml.safe_load_all(path.read_text()))
+    assert all("retryPolicy" not in task for _, _, task in stage_tasks(spec))
+    assert "pipeline_job_schedule_time_utc" not in path.read_text()
+
+
+def test_every_writing_task_names_its_run_and_itself(compiled) -> None:
+    name, spec, _, _ = compiled
+    for owner, task_name, task in stage_tasks(spec):
         stage = stage_of(task["componentRef"]["name"])
-        if stage in RETRIED_STAGES:
-            assert task["retryPolicy"] == RETRY_POLICY, f"{owner}/{task_name}"
-            retried.add(stage)
-        else:
-            assert "retryPolicy" not in task, f"{owner}/{task_name}: {stage} must not be re-run"
-    assert retried == RETRIED_STAGES & STAGES_OF[name]
+        parameters = task["inputs"]["parameters"]
+        if stage in WRITING_STAGES | {"finalize"}:
+            for parameter, value in RUN_IDENTITY.items():
+                assert parameters[parameter] == value, f"{owner}/{task_name}: {parameter}"
+
+
+def test_the_body_runs_inside_an_exit_handler_that_finalizes_the_run(compiled) -> None:
+    name, spec, _, _ = compiled
+    root = spec["root"]["dag"]["tasks"]
+    assert set(root) == {"exit-handler-1", "finalize"}
+    finalize = root["finalize"]
+    assert finalize["triggerPolicy"] == {"strategy": "ALL_UPSTREAM_TASKS_COMPLETED"}
+    assert finalize["dependentTasks"] == ["exit-handler-1"]
+    parameters = finalize["inputs"]["parameters"]
+    assert parameters["status"] == {"taskFinalStatus": {"producerTask": "exit-handler-1"}}
+    assert parameters["pipeline_name"] == {"runtimeValue": {"constant": f"lifecycle-{name}"}}
 
 
 def test_images_are_the_stage_tags(compiled) -> None:
@@ -154,14 +189,46 @@ def test_images_are_the_stage_tags(compiled) -> None:
         assert image == image_tag(stage)
 
 
+def _condition(tasks: dict[str, Any], name: str) -> tuple[str, dict[str, Any]]:
+    (found,) = [(n, t) for n, t in tasks.items() if t["taskInfo"]["name"] == name]
+    return found
+
+
+def test_a_batch_already_monitored_skips_everything_after_validate(tmp_path: Path) -> None:
+    spec, _, text = compile_docs("monitoring", tmp_path)
+    body = spec["components"]["comp-exit-handler-1"]["dag"]["tasks"]
+    assert {stage_of(t["componentRef"]["name"]) for t in body.values()} == {
+        "validate",
+        "condition",
+    }
+    validate = body["validate"]["inputs"]["parameters"]
+    assert validate["identify_batch"] == {"runtimeValue": {"constant": True}}
+    assert validate["schedule_time"] == {
+        "runtimeValue": {"constant": "{{$.pipeline_job_schedule_time_utc}}"}
+    }
+    name, condition = _condition(body, "new-batch")
+    assert condition["triggerPolicy"]["condition"] == (
+        "inputs.parameter_values['pipelinechannel--validate-Output'] == true"
+    )
+    inside = spec["components"][condition["componentRef"]["name"]]["dag"]["tasks"]
+    assert {stage_of(t["componentRef"]["name"]) for t in inside.values()} == {
+        "ingest",
+        "evaluate",
+        "detect_drift",
+        "condition",
+    }
+    evaluate = inside["evaluate"]["inputs"]["parameters"]["model_version"]
+    assert evaluate == {
+        "taskOutputParameter": {"producerTask": "ingest", "outputParameterKey": "production"}
+    }
+
+
 def test_drift_branch_reads_the_drift_output_and_holds_the_retraining(tmp_path: Path) -> None:
     spec, _, _ = compile_docs("monitoring", tmp_path)
-    root = spec["root"]["dag"]["tasks"]
-    (condition_name,) = [
-        n for n, t in root.items() if t["componentRef"]["name"].startswith("comp-condition")
-    ]
-    condition = root[condition_name]
-    assert condition["taskInfo"]["name"] == "drift-detected"
+    body = spec["components"]["comp-exit-handler-1"]["dag"]["tasks"]
+    _, new_batch = _condition(body, "new-batch")
+    scoring = spec["components"][new_batch["componentRef"]["name"]]["dag"]["tasks"]
+    _, condition = _condition(scoring, "drift-detected")
     assert "detect-drift" in condition["dependentTasks"]
     channel = condition["inputs"]["parameters"]["pipelinechannel--detect-drift-Output"]
     assert channel["taskOutputParameter"] == {
@@ -178,11 +245,17 @@ def test_drift_branch_reads_the_drift_output_and_holds_the_retraining(tmp_path: 
         "evaluate",
         "promote",
     }
-    outside = {stage_of(t["componentRef"]["name"]) for n, t in root.items() if n != condition_name}
-    assert outside == {"validate", "ingest", "evaluate", "detect_drift"}
 
 
 def test_training_has_no_branch_and_every_stage_but_drift(tmp_path: Path) -> None:
     spec, _, _ = compile_docs("training", tmp_path)
     stages = {stage_of(t["componentRef"]["name"]) for _, _, t in all_tasks(spec)}
-    assert stages == {"validate", "ingest", "train", "evaluate", "promote"}
+    assert stages == {
+        "validate",
+        "ingest",
+        "train",
+        "evaluate",
+        "promote",
+        "exit_handler",
+        "finalize",
+    }

@@ -31,7 +31,7 @@ from pipelines.kfp_client import (
 )
 from tests.pipelines.fake_kfp import API, FakeKfp, FakeKfpServer
 
-MONITORING_PARAMS = {"batch_source": "incoming/latest.csv", "batch_id": "daily"}
+MONITORING_PARAMS = {"batch_source": "incoming/latest.csv", "batch_id": ""}
 
 
 @pytest.fixture
@@ -176,7 +176,7 @@ def test_second_submit_reuses_experiment_and_version(kfp: FakeKfp, client) -> No
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"batch_source": "incoming/latest.csv"}, "needs parameter batch_id"),
+        ({"batch_id": "batch_1"}, "needs parameter batch_source"),
         ({**MONITORING_PARAMS, "minio_secret": "x"}, "has no parameter minio_secret"),
     ],
 )
@@ -298,7 +298,7 @@ def test_cli_schedule_twice(kfp: FakeKfp, capsys: pytest.CaptureFixture[str]) ->
     (call,) = kfp.calls("POST", f"{API}/recurringruns")
     assert call.body["runtime_config"]["parameters"] == {
         "batch_source": "incoming/latest.csv",
-        "batch_id": "daily",
+        "batch_id": "",
     }
 
 

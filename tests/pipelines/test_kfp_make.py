@@ -78,7 +78,7 @@ def test_submit_passes_pipeline_batch_params_and_wait() -> None:
 def test_schedule_passes_the_six_field_cron_as_one_argument() -> None:
     args = build_parser().parse_args(client_argv(make_n("schedule")))
     assert args.cron == "0 0 2 * * *"
-    assert (args.source, args.batch_id) == ("incoming/latest.csv", "daily")
+    assert (args.source, args.batch_id) == ("incoming/latest.csv", "")
     args = build_parser().parse_args(client_argv(make_n("schedule", "CRON=0 30 1 * * 1")))
     assert args.cron == "0 30 1 * * 1"
 

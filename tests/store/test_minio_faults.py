@@ -20,11 +20,12 @@ from lifecycle import keys
 from lifecycle.consistency import verify_store
 from lifecycle.errors import InvalidInputError, StoreError
 from lifecycle.history import evaluation_log
+from lifecycle.recovery import rollback, uncommitted_runs
 from lifecycle.store import open_store
 from lifecycle.store.minio import MinioSettings, MinioStore
 from tests.fixtures.minio import MinioServer, free_port
 from tests.helpers import COURSE
-from tests.store.writers import record, start_stage_writer
+from tests.store.writers import committed_append, record, start_stage_writer
 
 pytestmark = pytest.mark.minio
 
@@ -188,26 +189,27 @@ def test_unknown_bucket_that_cannot_be_created(minio_env: MinioServer) -> None:
 
 
 def test_server_stopped_mid_run_then_restarted(minio_env: MinioServer) -> None:
-    """Appends fail with a clear error within bounded time; nothing partial; a rerun succeeds."""
+    """Runs fail with a clear error within bounded time; nothing partial; the interrupted run
+    counts for nobody and is rolled back; a rerun succeeds."""
     uri = minio_env.bucket_uri()
-    log = evaluation_log(open_store(uri))
-    appended = 0
+    store = open_store(uri)
+    committed = 0
     failure: list[BaseException] = []
     failed_at: list[float] = []
 
-    def keep_appending() -> None:
-        nonlocal appended
+    def keep_committing() -> None:
+        nonlocal committed
         try:
             while True:
-                log.append([record(0, appended)])
-                appended += 1
+                committed_append(store, [record(0, committed)], f"run-{committed}")
+                committed += 1
         except BaseException as exc:  # noqa: BLE001 - handed to the test thread
             failed_at.append(time.monotonic())
             failure.append(exc)
 
-    writer = threading.Thread(target=keep_appending, daemon=True)
+    writer = threading.Thread(target=keep_committing, daemon=True)
     writer.start()
-    while appended < 20:
+    while committed < 10:
         time.sleep(0.01)
     stopped_at = time.monotonic()
     minio_env.stop()
@@ -219,15 +221,18 @@ def test_server_stopped_mid_run_then_restarted(minio_env: MinioServer) -> None:
 
     minio_env.start()
     store = open_store(uri)
-    listed = [key for key in store.list_keys(keys.EVALUATION_RECORDS + "/")]
-    assert len(listed) >= appended
+    listed = store.list_keys(keys.EVALUATION_RECORDS + "/")
     for raw in store.get_many(listed):
-        json.loads(raw)  # every visible record is whole
-
-    rerun = evaluation_log(store)
-    rerun.append([record(1, 0)])
-    assert len(rerun.records()) == len(listed) + 1
-    assert verify_store(store) == []  # the view holds every record
+        json.loads(raw)  # every record is whole
+    log = evaluation_log(store)
+    assert len(log.records()) == committed  # an uncommitted run's record counts for nobody
+    leftovers = [p for p in verify_store(store) if "not committed" in p]
+    assert len(leftovers) <= 1 and len(verify_store(store)) == len(leftovers)
+    for run in uncommitted_runs(store):
+        rollback(store, run.run_id)
+    committed_append(store, [record(1, 0)], "rerun")
+    assert len(log.records()) == committed + 1
+    assert verify_store(store) == []  # the view holds every committed record
 
 
 def test_stages_losing_the_server_fail_clearly_and_a_rerun_after_restart_succeeds(
@@ -249,8 +254,9 @@ def test_stages_losing_the_server_fail_clearly_and_a_rerun_after_restart_succeed
     assert line.startswith("error: MinIO store ") and "unreachable" in line
 
     minio_env.start()
-    # Nothing partial: every dataset, model and record is whole (a view may lag its records).
-    assert [p for p in verify_store(store) if " rows for " not in p] == []
+    # Nothing partial: every dataset, model and record is whole; the run the writer was in
+    # has not committed, and counts for nobody until the next run rolls it back.
+    assert all("not committed" in p for p in verify_store(store))
     rerun = start_stage_writer(store.uri, COURSE, rounds=2)
     assert rerun.wait(timeout=120) == 0, rerun.stderr.read() if rerun.stderr else ""
     assert verify_store(store) == []
@@ -261,14 +267,15 @@ def test_an_outage_within_the_retry_budget_is_ridden_out(
 ) -> None:
     monkeypatch.setenv("STORE_RETRIES", "12")
     monkeypatch.setenv("STORE_RETRY_BUDGET", "30")
-    log = evaluation_log(open_store(minio_env.bucket_uri()))
-    log.append([record(0, 0)])
+    store = open_store(minio_env.bucket_uri())
+    log = evaluation_log(store)
+    committed_append(store, [record(0, 0)], "before")
     minio_env.stop()
     outcome: list[BaseException | None] = []
 
     def append_during_the_outage() -> None:
         try:
-            log.append([record(0, 1)])
+            committed_append(store, [record(0, 1)], "during")
             outcome.append(None)
         except BaseException as exc:  # noqa: BLE001 - handed to the test thread
             outcome.append(exc)

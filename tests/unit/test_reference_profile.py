@@ -17,7 +17,7 @@ from lifecycle.datasets import read_dataset
 from lifecycle.history import evaluation_log
 from lifecycle.registry import ModelRegistry
 from lifecycle.store import LocalStore
-from tests.helpers import COURSE, course_model_in_production
+from tests.helpers import COURSE, committed, course_model_in_production
 
 CONFIG = LifecycleConfig()
 
@@ -34,9 +34,20 @@ def trained(store):
 
 
 def _check(store, batch_name: str, config: LifecycleConfig = CONFIG):
-    batch = ingest(store, str(COURSE / f"{batch_name}.csv"), batch_name, config.schema)
-    evaluation = evaluate(store, config, "production", batch.key, batch_name)
-    return batch, detect_drift(store, config, "1.0", batch.key, batch_name, evaluation.time_stamp)
+    """One monitoring run's ingest, evaluate and detect_drift, as one committed run."""
+
+    def work(tx):
+        path = str(COURSE / f"{batch_name}.csv")
+        batch = ingest(store, path, batch_name, config.schema, tx.task("ingest"))
+        evaluation = evaluate(
+            store, config, "production", batch.key, batch_name, "monitor", tx.task("evaluate")
+        )
+        decision = detect_drift(
+            store, config, "1.0", batch.key, batch_name, evaluation.time_stamp, tx.task("drift")
+        )
+        return batch, decision
+
+    return committed(store, work, config)
 
 
 def test_train_stores_the_profile_of_features_target_and_predictions(store, trained):

@@ -13,6 +13,7 @@ from sklearn.linear_model import LinearRegression
 from lifecycle.errors import ModelNotFoundError
 from lifecycle.history import evaluation_log
 from lifecycle.registry import ModelRegistry
+from lifecycle.runs import RunContext
 from lifecycle.store import LocalStore
 
 METADATA = dict(
@@ -34,10 +35,24 @@ def _fitted() -> LinearRegression:
 
 
 def test_versions_start_at_1_0_and_increment_the_minor(store):
-    registry = ModelRegistry(store, "m")
-    versions = [registry.register(_fitted(), **METADATA).version for _ in range(12)]
+    run = RunContext("run-1", "train")
+    registry = ModelRegistry(store, "m", own_run=run.run_id)
+    versions = [
+        registry.register(_fitted(), RunContext(run.run_id, f"train-{i}"), **METADATA).version
+        for i in range(12)
+    ]
     assert versions[:3] == ["1.0", "1.1", "1.2"] and versions[-1] == "1.11"
     assert registry.versions() == versions
+    # Not committed: no other reader counts them.
+    assert ModelRegistry(store, "m").versions() == []
+
+
+def test_a_second_attempt_of_a_task_reuses_its_version_number(store):
+    registry = ModelRegistry(store, "m", own_run="run-1")
+    first = registry.register(_fitted(), RunContext("run-1", "train"), **METADATA)
+    again = registry.register(_fitted(), RunContext("run-1", "train"), **METADATA)
+    other = registry.register(_fitted(), RunContext("run-2", "train"), **METADATA)
+    assert (first.version, again.version, other.version) == ("1.0", "1.0", "1.1")
 
 
 def test_unknown_versions_and_aliases(store):
@@ -50,9 +65,12 @@ def test_unknown_versions_and_aliases(store):
         registry.get("latest.best")
 
 
-def test_records_are_json_objects(store):
+def test_records_are_json_objects_under_their_run(store):
     evaluation_log(store).append(
-        [{"time_stamp": "t", "version": "1.0", "batch": "b", "metric": "r2", "score": 1.0}]
+        [{"time_stamp": "t", "version": "1.0", "batch": "b", "metric": "r2", "score": 1.0}],
+        RunContext("run-1", "evaluate"),
     )
     (key,) = evaluation_log(store).keys()
-    assert json.loads(store.get_bytes(key))["metric"] == "r2"
+    assert key == "evaluation/records/run-1/evaluate-000.json"
+    record = json.loads(store.get_bytes(key))
+    assert (record["metric"], record["run_id"], record["task"]) == ("r2", "run-1", "evaluate")

@@ -26,6 +26,7 @@ from components.evaluate.logic import evaluate
 from components.ingest.logic import ingest
 from components.train.logic import train
 from lifecycle.config import LifecycleConfig
+from lifecycle.runs import RunContext
 from lifecycle.store import LocalStore
 from lifecycle.tracking import (
     TRACKING_URI_ENV,
@@ -119,11 +120,12 @@ def test_train_and_evaluate_log_params_metrics_and_version(
     monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", EXPERIMENT)
     store = LocalStore(tmp_path / "store")
     config = LifecycleConfig()
-    training = ingest(store, str(COURSE / "data_init.csv"), "train", config.schema)
-    test = ingest(store, str(COURSE / "data_test.csv"), "test", config.schema)
+    run = RunContext("tracked", "stage")
+    training = ingest(store, str(COURSE / "data_init.csv"), "train", config.schema, run)
+    test = ingest(store, str(COURSE / "data_test.csv"), "test", config.schema, run)
 
-    model, _ = train(store, config, [training.key], test.key)
-    evaluation = evaluate(store, config, model.version, test.key, "test", role="test")
+    model, _ = train(store, config, [training.key], test.key, None, run)
+    evaluation = evaluate(store, config, model.version, test.key, "test", "test", run)
 
     client = MlflowClient(tracking_uri=mlflow_server)
     experiment = client.get_experiment_by_name(EXPERIMENT)
@@ -188,7 +190,8 @@ def test_stage_survives_a_dead_server(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     store = LocalStore(tmp_path / "store")
     config = LifecycleConfig()
-    training = ingest(store, str(COURSE / "data_init.csv"), "train", config.schema)
+    run = RunContext("tracked", "stage")
+    training = ingest(store, str(COURSE / "data_init.csv"), "train", config.schema, run)
     with pytest.warns(TrackingWarning):
-        model, _ = train(store, config, [training.key])
+        model, _ = train(store, config, [training.key], None, None, run)
     assert model.version == "1.0"

@@ -18,7 +18,7 @@ from lifecycle.config import ColumnSpec, SchemaConfig
 from lifecycle.datasets import read_dataset
 from lifecycle.errors import DataValidationError, InvalidInputError
 from lifecycle.store import LocalStore, Store
-from tests.helpers import store_listing
+from tests.helpers import committed, store_listing
 
 SCHEMA = SchemaConfig()
 WITH_CATEGORY = SchemaConfig(
@@ -31,6 +31,11 @@ def small_batches(monkeypatch):
     """CSV blocks of 64 bytes and Parquet batches of 3 rows: every file is many batches."""
     monkeypatch.setattr(table_stream, "CSV_BLOCK_SIZE", 64)
     monkeypatch.setattr(table_stream, "PARQUET_BATCH_ROWS", 3)
+
+
+def ingested(store: Store, source: str, name: str, schema: SchemaConfig):
+    """The ingest stage in a committed run of its own, as the command line runs it."""
+    return committed(store, lambda tx: ingest(store, source, name, schema, tx.run))
 
 
 def write_parquet(path, columns: dict) -> str:
@@ -153,7 +158,7 @@ def test_a_boolean_column_read_in_batches_is_still_one_boolean_column(tmp_path, 
 
 def test_spaces_after_commas_are_ignored_for_numbers_and_categories(tmp_path):
     path = csv_file(tmp_path, "x, c, y\n1, a, 2\n2,  b,3\n")
-    ref = ingest(LocalStore(tmp_path / "s"), path, "b", WITH_CATEGORY)
+    ref = ingested(LocalStore(tmp_path / "s"), path, "b", WITH_CATEGORY)
     frame = read_dataset(LocalStore(tmp_path / "s"), ref.key)
     assert frame["c"].tolist() == ["a", "b"] and frame["x"].tolist() == [1.0, 2.0]
 
@@ -192,7 +197,7 @@ def test_the_same_data_gets_the_same_key_whatever_its_format_and_batching(tmp_pa
         monkeypatch.setattr(table_stream, "PARQUET_BATCH_ROWS", block // 16)
         for path in (csv_path, parquet_path):
             store = LocalStore(tmp_path / f"store-{block}-{path.suffix}")
-            ref = ingest(store, str(path), "b", SCHEMA)
+            ref = ingested(store, str(path), "b", SCHEMA)
             assert ref.rows == 10_000
             assert pq.ParquetFile(store.local_path(ref.key)).metadata.num_row_groups == 3
             keys.add(ref.key)
@@ -204,10 +209,10 @@ def test_ingest_from_a_store_object_and_bad_data_leave_the_store_as_before(
 ):
     rows = "".join(f"{i},{2 * i}\n" for i in range(1000))
     any_store.put_bytes("incoming/b.csv", f"x,y\n{rows}".encode())
-    ref = ingest(any_store, "incoming/b.csv", "b", SCHEMA)
+    ref = ingested(any_store, "incoming/b.csv", "b", SCHEMA)
     assert ref.rows == 1000 and read_dataset(any_store, ref.key)["y"].sum() == 999_000
     any_store.put_bytes("incoming/bad.csv", f"x,y\n{rows}1,two\n".encode())
     before = store_listing(any_store)
     with pytest.raises(DataValidationError, match="incoming/bad.csv: column 'y': non-numeric"):
-        ingest(any_store, "incoming/bad.csv", "bad", SCHEMA)
+        ingested(any_store, "incoming/bad.csv", "bad", SCHEMA)
     assert store_listing(any_store) == before

@@ -54,7 +54,9 @@ def frame_profile_bytes(config: LifecycleConfig, frame: pd.DataFrame, estimator:
     return profile_bytes(source, kinds, roles, config.drift.psi_bins)
 
 
-def load_reference_profile(store: Store, config: LifecycleConfig, version: str) -> ReferenceProfile:
+def load_reference_profile(
+    store: Store, config: LifecycleConfig, version: str, own_run: str | None = None
+) -> ReferenceProfile:
     """The stored profile of ``version`` (memory-mapped from a local store); a version
     registered without one (not by the train stage) gets one computed from its training data
     (and stored, so this happens once).
@@ -76,7 +78,7 @@ def load_reference_profile(store: Store, config: LifecycleConfig, version: str) 
     from lifecycle.datasets import read_dataset
     from lifecycle.registry import ModelRegistry
 
-    estimator, model = ModelRegistry(store, config.model.name).load_artifact(version)
+    estimator, model = ModelRegistry(store, config.model.name, own_run).load_artifact(version)
     frame = pd.concat([read_dataset(store, k) for k in model.training_keys], ignore_index=True)
     data = frame_profile_bytes(config, frame, estimator)
     store.put_if_absent(key, data)

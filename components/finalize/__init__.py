@@ -1,0 +1,1 @@
+"""The finalize stage: the exit handler that commits a run or rolls it back."""
