@@ -216,3 +216,24 @@ def test_ingest_from_a_store_object_and_bad_data_leave_the_store_as_before(
     with pytest.raises(DataValidationError, match="incoming/bad.csv: column 'y': non-numeric"):
         ingested(any_store, "incoming/bad.csv", "bad", SCHEMA)
     assert store_listing(any_store) == before
+
+
+def test_validate_and_ingest_import_no_model_or_pipeline_stack(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.helpers import COURSE
+
+    batch, store = COURSE / "batch_1.csv", tmp_path / "store"
+    code = (
+        "import sys, contextlib, io\n"
+        "from lifecycle.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    assert main(['validate', '--data', {str(batch)!r}, '--store', {str(store)!r}]) == 0\n"
+        f"    assert main(['ingest', '--data', {str(batch)!r}, '--name', 'b',"
+        f" '--store', {str(store)!r}]) == 0\n"
+        "heavy = ('scipy', 'sklearn', 'kfp', 'matplotlib', 'minio')\n"
+        "print(sorted(name for name in heavy if name in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
