@@ -23,7 +23,19 @@ subprocess (so each gets its own peak RSS), interleaved, ``--reps`` times (evide
 Every contender's time includes reading what it needs from the Parquet files (that is
 what a monitoring run does); imports are excluded (pandas too: pyarrow imports it on the
 first ``to_numpy``). Then a ``--big-rows`` current batch is read from Parquet by the
-suite, checking peak RSS. Results go to ``--out`` (Markdown).
+suite, checking peak RSS.
+
+Two more sections (issue 14), chosen with ``--sections``:
+
+- ``e2e``: ``lifecycle data-drift`` from files against a plain scipy script
+  (``bench/scipy_drift.py``: pandas, ``ks_2samp``, ``chi2_contingency``), each a fresh
+  process timed from start to exit, at ``--e2e-rows`` (1M and 5M) rows, CSV and Parquet,
+  interleaved, medians of ``--e2e-reps``; also from a stored profile
+  (``--reference-profile``), and once with the default BH correction;
+- ``correction``: false alarms and drifts found under each multiple-testing correction on
+  ``--correction-columns`` unchanged columns (and 10 drifted ones) of ``--correction-rows``.
+
+Results go to ``--out`` (Markdown).
 """
 
 from __future__ import annotations
@@ -245,6 +257,10 @@ def child(args: argparse.Namespace) -> None:
     import pyarrow.parquet  # noqa: F401
 
     if args.run.startswith("suite"):
+        # The suite imports scipy's statistics lazily, on its first p-value: before the clock.
+        import scipy.special  # noqa: F401
+        import scipy.stats  # noqa: F401
+
         import components.detect_drift.suite  # noqa: F401
     elif args.run == "scipy":
         import scipy.stats  # noqa: F401
