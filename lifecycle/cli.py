@@ -363,65 +363,31 @@ def cmd_data_drift(args: argparse.Namespace) -> int:
     import pyarrow.csv  # noqa: F401
     import pyarrow.parquet  # noqa: F401
 
-    from components.detect_drift.suite import build_profile, read_profile, run_suite, write_profile
-    from components.detect_drift.suite.files import (
-        InputError,
-        open_data_file,
-        profile_classes,
-        shared_columns,
-    )
+    from components.detect_drift.suite.files import InputError, drift_between_files
     from lifecycle.errors import InvalidInputError
 
-    if args.current is None and args.write_profile is None:
-        raise InvalidInputError("data-drift: give --current, or --write-profile to only profile")
-    if (args.reference is None) == (args.reference_profile is None):
-        raise InvalidInputError("data-drift: give one of --reference and --reference-profile")
     settings = _suite_settings(args)
-    workers = max(os.cpu_count() or 1, 1)
     # Most KS p-values need scipy.stats (about a second to import): imported while the files
     # are read and the reference profiled (numpy and pyarrow work without the GIL).
     scipy_stats = _prefetch("scipy.stats")
     try:
-        current = open_data_file(args.current) if args.current else None
-        if args.reference_profile:
-            profile = read_profile(args.reference_profile)
-            classes, label = profile_classes(profile), str(args.reference_profile)
-        else:
-            reference = open_data_file(args.reference)
-            classes, label = reference.classes, str(reference.path)
-        columns = (
-            shared_columns(classes, label, current.classes, args.current, args.shared_columns)
-            if current is not None
-            else list(classes)
-        )
-        if args.reference and args.write_profile:
-            write_profile(
-                args.write_profile,
-                reference.columns,
-                reference.kinds,
-                psi_bins=settings.psi_bins,
-                classes=reference.classes,
-            )
-            profile = read_profile(args.write_profile)
-            print(f"wrote the reference profile to {args.write_profile}", file=sys.stderr)
-        elif args.reference:
-            kinds = {name: reference.kinds[name] for name in columns}
-            profile = build_profile(
-                reference.columns,
-                kinds,
-                psi_bins=settings.psi_bins,
-                classes=reference.classes,
-                workers=workers,
-            )
-        if current is None:
-            return 0
-        scipy_stats.join()
-        result = run_suite(
-            profile, current.columns, settings, columns, distributions=False, workers=workers
+        result = drift_between_files(
+            args.current,
+            settings,
+            reference=args.reference,
+            reference_profile=args.reference_profile,
+            profile_to=args.write_profile,
+            shared_only=args.shared_columns,
+            workers=max(os.cpu_count() or 1, 1),
+            before_tests=scipy_stats.join,
         )
     except (InputError, ValueError, OSError) as exc:
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InvalidInputError(f"data-drift: {text}") from None
+    if args.write_profile:
+        print(f"wrote the reference profile to {args.write_profile}", file=sys.stderr)
+    if result is None:
+        return 0
     if args.json:
         _print_json(result.to_dict())
         return 0

@@ -13,7 +13,7 @@ column whose later rows do not fit its first block's type is read again with inf
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +22,13 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from components.detect_drift.suite.columns import ColumnSource, Kind, ParquetColumns, TableColumns
-from components.detect_drift.suite.profile import ReferenceProfile
+from components.detect_drift.suite.profile import (
+    ReferenceProfile,
+    build_profile,
+    read_profile,
+    write_profile,
+)
+from components.detect_drift.suite.run import SuiteResult, SuiteSettings, run_suite
 
 # Bytes of CSV whose types stand for the whole file's, and the reading block.
 CSV_SAMPLE_BYTES = 1 << 20
@@ -235,3 +241,78 @@ def profile_classes(profile: ReferenceProfile) -> dict[str, str]:
         name: info.value_class or ("number" if info.kind == "numeric" else "text")
         for name, info in profile.columns.items()
     }
+
+
+def drift_between_files(
+    current: str | Path | None,
+    settings: SuiteSettings,
+    reference: str | Path | None = None,
+    reference_profile: str | Path | None = None,
+    profile_to: str | Path | None = None,
+    shared_only: bool = False,
+    workers: int = 1,
+    before_tests: Callable[[], object] | None = None,
+) -> SuiteResult | None:
+    """The suite on a current file against a reference file (profiled in memory) or a stored
+    profile; each file read once. What ``lifecycle data-drift`` runs.
+
+    Args:
+        current: the current file (None: only write the reference's profile).
+        settings: tests, thresholds and correction.
+        reference: the reference file (or give ``reference_profile``).
+        reference_profile: a profile written before with ``profile_to``.
+        profile_to: also write the reference's profile there (an ``.npz``).
+        shared_only: compare the columns both have, when they differ.
+        workers: columns profiled and tested at once, in threads.
+        before_tests: called once before the first test (e.g. to wait for a background import).
+
+    Returns:
+        The suite's result, or None without ``current``.
+
+    Raises:
+        InputError: the inputs cannot be compared (naming the file and the column), or the
+            arguments do not fit together.
+        ValueError: a column has no value or an infinite one on a side (naming it).
+    """
+    if (reference is None) == (reference_profile is None):
+        raise InputError("give one of --reference and --reference-profile")
+    if profile_to is not None and reference is None:
+        raise InputError("--write-profile writes the profile of a --reference file")
+    if current is None and profile_to is None:
+        raise InputError("give --current, or --write-profile to only profile")
+    current_file = open_data_file(current) if current is not None else None
+    if reference is not None:
+        reference_file = open_data_file(reference)
+        classes, label = reference_file.classes, str(reference_file.path)
+    else:
+        profile = read_profile(reference_profile)  # type: ignore[arg-type]
+        classes, label = profile_classes(profile), str(reference_profile)
+    columns = (
+        shared_columns(classes, label, current_file.classes, str(current), shared_only)
+        if current_file is not None
+        else list(classes)
+    )
+    if profile_to is not None:
+        write_profile(
+            profile_to,
+            reference_file.columns,
+            reference_file.kinds,
+            psi_bins=settings.psi_bins,
+            classes=reference_file.classes,
+        )
+        profile = read_profile(profile_to)
+    elif reference is not None:
+        profile = build_profile(
+            reference_file.columns,
+            {name: reference_file.kinds[name] for name in columns},
+            psi_bins=settings.psi_bins,
+            classes=reference_file.classes,
+            workers=workers,
+        )
+    if current_file is None:
+        return None
+    if before_tests is not None:
+        before_tests()
+    return run_suite(
+        profile, current_file.columns, settings, columns, distributions=False, workers=workers
+    )
