@@ -150,6 +150,11 @@ def test_missing_files_and_bad_arguments_are_one_line(tmp_path, capsys):
     )
     refused(capsys, "--reference", reference)  # neither --current nor --write-profile
     assert "one of --reference and --reference-profile" in refused(capsys, "--current", reference)
+    profile = str(tmp_path / "p.npz")
+    run(capsys, "--reference", reference, "--write-profile", profile)
+    assert "--write-profile writes the profile of a --reference file" in refused(
+        capsys, "--reference-profile", profile, "--current", reference, "--write-profile", "x"
+    )
     (tmp_path / "bad.parquet").write_bytes(b"not parquet")
     assert "not a readable" in refused(
         capsys, "--reference", reference, "--current", str(tmp_path / "bad.parquet")
