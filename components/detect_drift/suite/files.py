@@ -14,6 +14,7 @@ column whose later rows do not fit its first block's type is read again with inf
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -280,9 +281,15 @@ def drift_between_files(
         raise InputError("--write-profile writes the profile of a --reference file")
     if current is None and profile_to is None:
         raise InputError("give --current, or --write-profile to only profile")
-    current_file = open_data_file(current) if current is not None else None
-    if reference is not None:
-        reference_file = open_data_file(reference)
+    if current is not None and reference is not None and workers > 1:
+        # Both files at once: a CSV file is parsed by pyarrow without the GIL.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            opened = pool.map(open_data_file, [current, reference])
+            current_file, reference_file = next(opened), next(opened)
+    else:
+        current_file = open_data_file(current) if current is not None else None
+        reference_file = open_data_file(reference) if reference is not None else None
+    if reference_file is not None:
         classes, label = reference_file.classes, str(reference_file.path)
     else:
         profile = read_profile(reference_profile)  # type: ignore[arg-type]
@@ -292,7 +299,7 @@ def drift_between_files(
         if current_file is not None
         else list(classes)
     )
-    if profile_to is not None:
+    if profile_to is not None and reference_file is not None:
         write_profile(
             profile_to,
             reference_file.columns,
@@ -301,7 +308,7 @@ def drift_between_files(
             classes=reference_file.classes,
         )
         profile = read_profile(profile_to)
-    elif reference is not None:
+    elif reference_file is not None:
         profile = build_profile(
             reference_file.columns,
             {name: reference_file.kinds[name] for name in columns},
