@@ -45,6 +45,10 @@ compile: install ## Write every component.yaml and the pipelines' YAML (committe
 test: install ## Run the whole test suite
 	$(PYTHON) -m pytest
 
+.PHONY: soak
+soak: install minio-install ## The soak test: 100 monitoring runs in a row (minutes; not in make test)
+	$(PYTHON) -m pytest -m soak
+
 .PHONY: lint
 lint: install ## Lint with ruff
 	$(VENV)/bin/ruff check lifecycle components pipelines tests bench docs images

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from components.detect_drift.logic import history_bounds, split_history
-from components.detect_drift.report import THRESHOLD_STYLES, pyplot
+from components.detect_drift.report import THRESHOLD_STYLES, plot_text, pyplot
 from lifecycle.config import METRIC_HIGHER_IS_WORSE, LifecycleConfig
 from lifecycle.datasets import read_dataset
 from lifecycle.history import decision_log, evaluation_log
@@ -311,14 +311,20 @@ def plot_data_and_models(store: Store, config: LifecycleConfig, out: Path) -> Pa
     order = [name for name in frames if not name.startswith(("batch_", "retrain"))] + batches
     colours = plt.cm.viridis(np.linspace(0, 0.9, len(order)))
     for name, colour in zip(order, colours, strict=True):
-        axes.scatter(frames[name][x_name], frames[name][y_name], s=22, color=colour, label=name)
+        axes.scatter(
+            frames[name][x_name], frames[name][y_name], s=22, color=colour, label=plot_text(name)
+        )
     xs = pd.concat(frames.values())[x_name]
     grid = pd.DataFrame({x_name: np.linspace(xs.min(), xs.max(), 50)})
-    registry = ModelRegistry(store, config.model.name)
+    registry = ModelRegistry(store, config.model.name, model=config.model)
     for version in registry.versions():
         estimator, _ = registry.load_artifact(version)
         axes.plot(grid[x_name], estimator.predict(grid), linewidth=1.2, label=f"model {version}")
-    axes.set(xlabel=x_name, ylabel=y_name, title="Data by batch and each model version's line")
+    axes.set(
+        xlabel=plot_text(x_name),
+        ylabel=plot_text(y_name),
+        title="Data by batch and each model version's line",
+    )
     axes.legend(fontsize=8, ncol=2)
     axes.grid(alpha=0.3)
     return _save(figure, out / "data_and_models.png")

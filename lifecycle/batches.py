@@ -9,8 +9,8 @@ scores nothing twice), and a batch id reused for other content is refused.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from lifecycle.commits import Commit, CommitLog
@@ -18,8 +18,27 @@ from lifecycle.errors import InvalidInputError, ModelNotFoundError
 from lifecycle.store import Store, validate_key, validate_name
 
 _CHUNK = 1 << 20
-# ``2026-12-03T02:00:00Z`` (KFP's schedule time) -> ``20261203T020000Z``
-_NOT_IN_BATCH_ID = re.compile(r"[^0-9A-Za-z]")
+
+
+def locate_source(store: Store, source: str) -> Path | str:
+    """Where ``source`` is: a file on disk (a ``Path``), else the key of a store object.
+
+    Raises:
+        InvalidInputError: neither a file nor an existing store key.
+    """
+    path = Path(source)
+    if path.is_file():
+        return path
+    try:
+        key = validate_key(source)
+    except InvalidInputError:
+        raise InvalidInputError(f"{source}: no such file") from None
+    local = store.local_path(key)
+    if local is not None:
+        return local
+    if not store.exists(key):
+        raise InvalidInputError(f"{source}: no such file, nor key in store {store.uri}")
+    return key
 
 
 def source_sha256(store: Store, source: str) -> str:
@@ -29,30 +48,22 @@ def source_sha256(store: Store, source: str) -> str:
         InvalidInputError: neither a readable file nor a store key.
     """
     digest = hashlib.sha256()
-    path = Path(source)
-    if path.is_file():
-        try:
-            with open(path, "rb") as handle:
-                while chunk := handle.read(_CHUNK):
-                    digest.update(chunk)
-        except OSError as exc:
-            raise InvalidInputError(f"{source}: cannot read: {exc.strerror}") from None
+    location = locate_source(store, source)
+    if isinstance(location, str):
+        digest.update(store.get_bytes(location))
         return digest.hexdigest()
     try:
-        key = validate_key(source)
-    except InvalidInputError:
-        raise InvalidInputError(f"{source}: no such file") from None
-    local = store.local_path(key)
-    if local is not None:
-        return source_sha256(store, str(local))
-    if not store.exists(key):
-        raise InvalidInputError(f"{source}: no such file, nor key in store {store.uri}")
-    digest.update(store.get_bytes(key))
+        with open(location, "rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                digest.update(chunk)
+    except OSError as exc:
+        raise InvalidInputError(f"{source}: cannot read: {exc.strerror}") from None
     return digest.hexdigest()
 
 
 def batch_id_from_schedule(batch_id: str, schedule_time: str) -> str:
-    """The batch id given, else one made from a scheduled run's time (UTC).
+    """The batch id given, else one made from a scheduled run's time in UTC
+    (``2026-12-03T02:00:00Z`` -> ``20261203T020000Z``).
 
     Raises:
         InvalidInputError: neither a batch id nor a resolved schedule time.
@@ -64,7 +75,15 @@ def batch_id_from_schedule(batch_id: str, schedule_time: str) -> str:
             "batch_id: empty, and this run has no schedule time to name the batch by; "
             "give a batch id"
         )
-    return validate_name(_NOT_IN_BATCH_ID.sub("", schedule_time.split(".")[0]) + "Z", "batch id")
+    try:
+        scheduled = datetime.fromisoformat(schedule_time)
+    except ValueError:
+        raise InvalidInputError(
+            f"schedule time {schedule_time!r} is not ISO 8601: give a batch id"
+        ) from None
+    if scheduled.tzinfo is not None:
+        scheduled = scheduled.astimezone(UTC)
+    return scheduled.strftime("%Y%m%dT%H%M%SZ")
 
 
 @dataclass(frozen=True)

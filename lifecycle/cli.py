@@ -18,15 +18,21 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lifecycle.errors import Interrupted, LifecycleError, interrupted_by_signals
+from lifecycle.errors import (
+    Interrupted,
+    InvalidInputError,
+    LifecycleError,
+    ModelNotFoundError,
+    interrupted_by_signals,
+)
 from lifecycle.store.base import validate_name
 
 if TYPE_CHECKING:
     from lifecycle.config import LifecycleConfig
     from lifecycle.store import Store
 
-# Each command imports what it needs when it runs (the config's pydantic, the store's
-# clients, pandas, scipy, kfp): `lifecycle data-drift` starts without most of them.
+# Each command imports what it needs when it runs (the store's clients, pandas, scipy,
+# scikit-learn, kfp): `lifecycle data-drift` starts without most of them.
 Handler = Callable[[argparse.Namespace], int]
 
 
@@ -42,6 +48,14 @@ def _store(args: argparse.Namespace) -> Store:
     return open_store(args.store)
 
 
+def _existing_store(args: argparse.Namespace) -> Store:
+    """The store of a command that only reads: a path or bucket that does not exist is an
+    error, never a new empty store."""
+    from lifecycle.store import open_store
+
+    return open_store(args.store, create=False)
+
+
 def _print_json(data: object) -> None:
     print(json.dumps(data, indent=2, sort_keys=True, default=str))
 
@@ -54,8 +68,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from components.validate.logic import validate_file
 
     schema = _config(args).schema
-    with local_source(_store(args), args.data) as path:
-        summary = validate_file(path, schema, args.data)
+    # A file needs no store; a store key is read from an existing store only.
+    if Path(args.data).is_file():
+        summary = validate_file(args.data, schema, args.data)
+    else:
+        with local_source(_existing_store(args), args.data) as path:
+            summary = validate_file(path, schema, args.data)
     print(f"{args.data}: valid, {summary.rows} rows, columns {', '.join(summary.columns)}")
     return 0
 
@@ -184,8 +202,74 @@ def cmd_finalize(args: argparse.Namespace) -> int:
     from lifecycle.runs import RunContext
 
     run = RunContext(args.run_id, "finalize", "cli")
-    outcome = finalize(_store(args), _config(args), run, args.status)
+    outcome = finalize(_existing_store(args), _config(args), run, args.status)
     print(summary_markdown(outcome, "lifecycle finalize"), end="")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from components.predict.logic import predict_file
+
+    scored = predict_file(
+        _store(args), _config(args), args.data, args.out, args.model_version, args.batch_rows
+    )
+    print(f"scored {scored.rows} rows with {scored.model_name} {scored.version} -> {scored.output}")
+    return 0
+
+
+# Serving ---------------------------------------------------------------------------
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from components.serve.server import serve
+    from components.serve.settings import build_settings
+
+    settings = build_settings(
+        _config(args),
+        host=args.host,
+        port=args.port,
+        model_name=args.model,
+        reload_seconds=args.reload_seconds,
+        limits={"max_rows": args.max_rows, "max_body_bytes": args.max_body_bytes},
+        log={
+            "enabled": not args.no_log,
+            "flush_rows": args.log_flush_rows,
+            "flush_seconds": args.log_flush_seconds,
+            "max_buffered_rows": args.log_max_rows,
+            "spool_dir": args.spool_dir,
+        },
+    )
+    store = _reachable_store(args)
+    name = settings.served_model
+    print(
+        f"serving model {name!r} (production) from {store.uri} on "
+        f"http://{settings.host}:{settings.port}: POST /v2/models/{name}/infer, "
+        f"POST /v1/models/{name}:predict, GET /v2/health/ready, GET /metrics",
+        flush=True,
+    )
+    serve(settings, store.uri)
+    return 0
+
+
+def cmd_feedback(args: argparse.Namespace) -> int:
+    from components.serve.feedback import join_feedback, read_actuals, write_batch
+
+    config = _config(args)
+    store = _store(args)
+    name = args.model or config.model.name
+    actuals = read_actuals(args.actuals, config.schema.target.name)
+    feedback = join_feedback(store, name, config.schema, actuals)
+    path = write_batch(feedback.batch, args.out)
+    print(
+        f"joined {feedback.matched} of {len(actuals)} actuals to the predictions of {name} "
+        f"{', '.join(feedback.versions)} -> {path}"
+    )
+    if feedback.unmatched_ids:
+        shown = ", ".join(feedback.unmatched_ids[:5])
+        more = " …" if len(feedback.unmatched_ids) > 5 else ""
+        print(f"unmatched request ids ({len(feedback.unmatched_ids)}): {shown}{more}")
+    if feedback.duplicate_predictions:
+        print(f"request ids logged twice (the latest kept): {feedback.duplicate_predictions}")
     return 0
 
 
@@ -194,10 +278,13 @@ def cmd_finalize(args: argparse.Namespace) -> int:
 
 def _reachable_store(args: argparse.Namespace) -> Store:
     """Open the store before a pipeline starts, so that an unreachable endpoint, wrong
-    credentials or a bad bucket end in one clear line, not in a failed task's traceback."""
+    credentials, a bad bucket or a read-only store end in one clear line, not in a failed
+    task's traceback."""
     from lifecycle.store import open_store, resolve_store_uri
 
-    return open_store(resolve_store_uri(args.store))
+    store = open_store(resolve_store_uri(args.store))
+    store.check_writable()
+    return store
 
 
 def _print_commit(run: Any) -> None:
@@ -207,10 +294,14 @@ def _print_commit(run: Any) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from lifecycle.batches import locate_source
     from pipelines.local import run_training
 
-    config = _config(args)
+    config = _config(args)  # a bad config ends here, before the store is touched
     store = _reachable_store(args)
+    # Every argument is checked before any task runs: bad input is never retried.
+    for source in (args.data, args.test or args.data):
+        locate_source(store, source)
     run = run_training(args.data, args.test or args.data, store.uri, config, args.runner)
     _print_commit(run)
     return 0
@@ -243,11 +334,15 @@ def cmd_monitor(args: argparse.Namespace) -> int:
 
 
 def cmd_scenario(args: argparse.Namespace) -> int:
+    from lifecycle.outputs import writable_file
     from pipelines.local import run_monitoring, run_training
     from pipelines.scenarios import scenario
     from pipelines.summary import batch_outcomes, format_table
 
     started = time.monotonic()
+    # The report is written after the whole scenario: a path it cannot take fails now.
+    report_path = writable_file(args.report, "--report")
+    config = _config(args) if args.config else None
     store = _reachable_store(args)
     store_uri = store.uri
     if args.reset:
@@ -258,7 +353,7 @@ def cmd_scenario(args: argparse.Namespace) -> int:
         )
     with tempfile.TemporaryDirectory(prefix="lifecycle-scenario-") as workdir:
         plan = scenario(args.name, Path(workdir))
-        config = _config(args) if args.config else plan.config
+        config = config or plan.config
         print(
             f"== training on {plan.training_file.name}, testing on {plan.test_file.name}",
             flush=True,
@@ -267,11 +362,14 @@ def cmd_scenario(args: argparse.Namespace) -> int:
         for batch_id, path in plan.batches:
             print(f"== monitoring {batch_id}", flush=True)
             run_monitoring(str(path), batch_id, store_uri, config, args.runner)
+        from pipelines.scenarios.serving import served_segment  # serve … reload, own store
+
+        served_segment(plan, config, runner="subprocess")
     print(f"\nScenario {plan.name!r}, store {store_uri}:\n")
     print(format_table(batch_outcomes(store, config.model.name)))
     from pipelines.report import write_scenario_report
 
-    report = write_scenario_report(store, config, Path(args.report), f"Scenario {plan.name!r}")
+    report = write_scenario_report(store, config, report_path, f"Scenario {plan.name!r}")
     print(f"report: {report.resolve()}")
     print(f"\nfinished in {time.monotonic() - started:.1f} s")
     return 0
@@ -399,47 +497,87 @@ def cmd_data_drift(args: argparse.Namespace) -> int:
 
 def cmd_models(args: argparse.Namespace) -> int:
     from lifecycle import keys
+    from lifecycle.errors import IntegrityError
     from lifecycle.registry import ModelRegistry
 
-    store = _store(args)
+    store = _existing_store(args)
+    model_config = _config(args).model
     names = sorted({key.split("/")[1] for key in store.list_keys(f"{keys.MODELS}/")})
+    refused: list[str] = []
     for name in names:
-        registry = ModelRegistry(store, name)
+        own_model = model_config if name == model_config.name else None
+        registry = ModelRegistry(store, name, model=own_model)
         production = registry.alias()
         print(f"{name} (production: {production or 'none'})")
         for version in registry.versions():
             model = registry.get(version)
             marker = "*" if version == production else " "
             metrics = ", ".join(f"{k}={v:.6g}" for k, v in model.test_metrics.items())
+            try:  # its file's hash and types, read as data: nothing in it is built
+                registry.artifact(version)
+                state = ""
+            except (IntegrityError, ModelNotFoundError) as exc:
+                refused.append(str(exc))
+                state = "  REFUSED"
             print(
                 f" {marker} {version}  {model.created_at}  "
-                f"parent={model.parent_version or '-'}  {metrics}"
+                f"parent={model.parent_version or '-'}  {metrics}{state}"
             )
     if not names:
         print(f"no models in store {store.uri}")
+    if refused:
+        more = f" (and {len(refused) - 1} more refused)" if len(refused) > 1 else ""
+        raise IntegrityError(refused[0] + more)
+    return 0
+
+
+def cmd_export_model(args: argparse.Namespace) -> int:
+    import pickle
+
+    from lifecycle.outputs import writable_file, write_atomically
+    from lifecycle.registry import ModelRegistry
+
+    target = writable_file(args.to, "--to")
+    fmt = args.format or ("skops" if target.suffix == ".skops" else "pickle")
+    config = _config(args)
+    registry = ModelRegistry(_existing_store(args), config.model.name, model=config.model)
+    version = registry.resolve(args.version)
+    if fmt == "skops":
+        data = registry.artifact(version)
+    else:
+        # Built from the checked skops file; the pickle is for the user, never read back.
+        estimator, _ = registry.load_artifact(version)
+        data = pickle.dumps(estimator, protocol=pickle.HIGHEST_PROTOCOL)
+    write_atomically(target, data, "--to")
+    print(f"wrote {target} ({fmt}, model {config.model.name!r} {version})")
     return 0
 
 
 def cmd_export_views(args: argparse.Namespace) -> int:
     from lifecycle.history import decision_log, drift_log, evaluation_log
+    from lifecycle.outputs import writable_folder, write_atomically
 
-    store = _store(args)
-    target = Path(args.to)
+    store = _existing_store(args)
+    target = writable_folder(args.to, "--to")
     for log in (evaluation_log(store), drift_log(store), decision_log(store)):
-        if log.keys():
-            log.refresh_view()
-        if store.exists(log.view_key):
-            path = target / log.view_key
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(store.get_bytes(log.view_key))
-            print(f"wrote {path}")
+        # Rendered from the records, as a refreshed view would be: nothing is written to
+        # the store, so a read-only store (or read-only credentials) exports too.
+        records = log.records()
+        if not records and not store.exists(log.view_key):
+            continue
+        path = target / log.view_key
+        writable_folder(path.parent, "--to")
+        write_atomically(path, log.render_view(records), "--to")
+        print(f"wrote {path}")
     return 0
 
 
 def cmd_cleanup(args: argparse.Namespace) -> int:
     from lifecycle.recovery import cleanup
 
-    store = _store(args)
+    if args.grace < 0:
+        raise InvalidInputError(f"--grace {args.grace:g}: seconds must be 0 or more")
+    store = _existing_store(args)
     report = cleanup(store, args.grace, dry_run=args.dry_run)
     verb = "would remove" if args.dry_run else "removed"
     print(
@@ -462,8 +600,9 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     from lifecycle.consistency import verify_store
 
-    store = _store(args)
-    problems = verify_store(store)
+    config = _config(args)
+    store = _existing_store(args)
+    problems = verify_store(store, config.model)
     for problem in problems:
         print(problem)
     print(f"store {store.uri}: " + (f"{len(problems)} problem(s)" if problems else "consistent"))
@@ -524,6 +663,32 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--champion", default="production")
     sub.add_argument("--dataset", required=True, help="newest labelled batch's dataset key")
     sub.add_argument("--batch", required=True)
+
+    sub = add("predict", cmd_predict, "score a CSV/Parquet file of any size with a model version")
+    sub.add_argument("--data", required=True, help="CSV or Parquet file with the feature columns")
+    sub.add_argument("--out", required=True, help="output file: CSV, or Parquet by its suffix")
+    sub.add_argument(
+        "--model-version", default="production", help="version or alias (default production)"
+    )
+    sub.add_argument("--batch-rows", type=int, default=65_536, help="rows read at a time")
+    sub = add(
+        "serve",
+        cmd_serve,
+        "serve the production model (KServe V1 and V2 REST), following promotions",
+    )
+    from components.serve.cli_args import add_serve_arguments
+
+    add_serve_arguments(sub)
+    sub = add(
+        "feedback",
+        cmd_feedback,
+        "join actual outcomes to served predictions into a labelled batch for lifecycle monitor",
+    )
+    sub.add_argument(
+        "--actuals", required=True, help="CSV/Parquet: request_id, the target, optionally row"
+    )
+    sub.add_argument("--out", required=True, help="labelled batch: CSV, or Parquet by its suffix")
+    sub.add_argument("--model", help="model name (default: the config's)")
 
     sub = add("train", cmd_train, "run the training pipeline locally on a file")
     sub.add_argument("--data", required=True, help="training file (CSV or Parquet) or store key")
@@ -613,8 +778,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_argument("--run-id", required=True)
     sub.add_argument("--status", required=True, choices=["SUCCEEDED", "FAILED"])
-    sub = add("export-views", cmd_export_views, "copy the course-format CSV views out of the store")
+    sub = add(
+        "export-views",
+        cmd_export_views,
+        "write the course-format CSV views of the store's histories to a folder",
+    )
     sub.add_argument("--to", required=True, help="destination folder")
+    sub = add(
+        "export-model",
+        cmd_export_model,
+        "write a model version to a file: a pickle (the course's model_1.0.pkl) or skops",
+    )
+    sub.add_argument(
+        "--version", default="production", help="version or alias (default production)"
+    )
+    sub.add_argument("--to", required=True, help="the file to write, e.g. model_1.0.pkl")
+    sub.add_argument(
+        "--format",
+        choices=["pickle", "skops"],
+        help="file format (default: skops for a .skops file, else pickle)",
+    )
     return parser
 
 

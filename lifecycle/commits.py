@@ -56,12 +56,9 @@ class Visibility:
     own_run: str | None = None
 
     def counts(self, written: Mapping[str, Any]) -> bool:
-        """Whether an object (a record, a model version's metadata) carrying ``run_id`` counts.
-
-        Objects without a run id predate run identity and count as committed.
-        """
+        """Whether an object (a record, a model version's metadata) of run ``run_id`` counts."""
         run_id = written.get("run_id")
-        return run_id is None or run_id in self.committed or run_id == self.own_run
+        return run_id in self.committed or run_id == self.own_run
 
 
 class CommitLog:

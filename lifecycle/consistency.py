@@ -16,6 +16,7 @@ import json
 import time
 
 from lifecycle import keys
+from lifecycle.config import ModelConfig
 from lifecycle.errors import LifecycleError
 from lifecycle.history import AppendLog, all_logs
 from lifecycle.recovery import expired_view_locks, uncommitted_runs
@@ -36,11 +37,13 @@ def _dataset_problems(store: Store) -> list[str]:
     return problems
 
 
-def _model_problems(store: Store) -> list[str]:
+def _model_problems(store: Store, model: ModelConfig | None) -> list[str]:
     problems = []
     names = sorted({key.split("/")[1] for key in store.list_keys(f"{keys.MODELS}/")})
     for name in names:
-        registry = ModelRegistry(store, name)
+        # The configured model's files are held to its estimator's trusted types; another
+        # model's to those of the scikit-learn regressor its metadata names.
+        registry = ModelRegistry(store, name, model=model if model and model.name == name else None)
         for version in registry.versions():
             try:
                 registry.load_artifact(version)
@@ -87,11 +90,20 @@ def _history_problems(log: AppendLog) -> list[str]:
     return [f"{log.view_key}: its rows differ from the records"]
 
 
-def verify_store(store: Store) -> list[str]:
-    """Every inconsistency found, one line each (empty when the store is whole)."""
+def verify_store(store: Store, model: ModelConfig | None = None) -> list[str]:
+    """Every inconsistency found, one line each (empty when the store is whole).
+
+    Args:
+        store: the store to check.
+        model: the config's ``model:`` section, whose estimator decides the types its model
+            files may hold.
+
+    Returns:
+        One line per problem.
+    """
     return [
         *_dataset_problems(store),
-        *_model_problems(store),
+        *_model_problems(store, model),
         *(problem for log in all_logs(store) for problem in _history_problems(log)),
         *_leftover_problems(store),
     ]

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lifecycle import keys
-from lifecycle.errors import KeyNotFoundError
+from lifecycle.errors import IntegrityError, InvalidInputError, KeyNotFoundError
 from lifecycle.runs import RunContext
 from lifecycle.store import Store
 from lifecycle.tables import from_parquet_bytes
@@ -171,6 +171,9 @@ class DatasetWriter:
         digest = self._file.sha256.hexdigest()
         key = keys.dataset_key(self.name, digest)
         meta_key = keys.dataset_meta_key(key)
+        # Marked used by this run first: rolling a run back removes only the datasets it
+        # stored that no other run uses.
+        self.store.put_bytes(keys.dataset_use_key(key, self.run.run_id), b"")
         if self.store.exists(meta_key):
             self.abort()
             return DatasetRef.from_json(self.store.get_bytes(meta_key))
@@ -225,7 +228,9 @@ def write_dataset(
 
     The data is written before its metadata, so a dataset is visible (has
     ``meta.json``) only once complete. Equal data is stored once, by the first run to write
-    it; it is not the run's to roll back, as later runs may already use it.
+    it. Every run that uses it marks it first (``uses/<run>``), so that rolling back a run
+    removes the datasets it stored that no other run uses, and only those (see
+    :meth:`DatasetWriter.commit`).
     """
     schema = pa.Schema.from_pandas(frame, preserve_index=False).remove_metadata()
     with write_dataset_batches(store, name, schema, source, run) as writer:
@@ -237,18 +242,48 @@ def dataset_ref(store: Store, key: str) -> DatasetRef:
     """The metadata of the dataset at ``key``.
 
     Raises:
+        InvalidInputError: ``key`` is not a dataset key (a file path, a model's or a view's
+            key): files are ingested first.
         KeyNotFoundError: no complete dataset at ``key``.
+        IntegrityError: its metadata does not parse or names another key.
     """
+    if not keys.is_dataset_key(key):
+        raise InvalidInputError(
+            f"{key!r} is not a dataset key ({keys.DATASET_KEY_FORM}); a file becomes one "
+            "with: lifecycle ingest --data FILE --name NAME"
+        )
+    meta_key = keys.dataset_meta_key(key)
     try:
-        return DatasetRef.from_json(store.get_bytes(keys.dataset_meta_key(key)))
+        raw = store.get_bytes(meta_key)
     except KeyNotFoundError:
         raise KeyNotFoundError(f"no dataset {key!r} in store {store.uri}") from None
+    try:
+        ref = DatasetRef.from_json(raw)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise IntegrityError(
+            f"dataset {key!r}: its metadata {meta_key!r} does not parse ({type(exc).__name__})"
+        ) from None
+    if ref.key != key:
+        raise IntegrityError(f"dataset {key!r}: its metadata {meta_key!r} names {ref.key!r}")
+    return ref
 
 
 def read_dataset(store: Store, key: str, columns: list[str] | None = None) -> pd.DataFrame:
-    """Load the dataset at ``key`` (optionally only some columns)."""
+    """Load the dataset at ``key`` (optionally only some columns).
+
+    Raises:
+        InvalidInputError: not a dataset key, or a column it does not have.
+        KeyNotFoundError: no complete dataset at ``key``.
+        IntegrityError: its metadata or its Parquet file does not parse.
+    """
     ref = dataset_ref(store, key)
-    return from_parquet_bytes(store.get_bytes(ref.key), columns=columns)
+    missing = [column for column in columns or () if column not in ref.columns]
+    if missing:
+        raise InvalidInputError(f"dataset {key!r} has no column {', '.join(map(repr, missing))}")
+    try:
+        return from_parquet_bytes(store.get_bytes(ref.key), columns=columns)
+    except (pa.ArrowException, OSError) as exc:
+        raise IntegrityError(f"dataset {key!r}: not a readable Parquet file: {exc}") from None
 
 
 def list_datasets(store: Store) -> list[DatasetRef]:

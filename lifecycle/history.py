@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from lifecycle import keys
 from lifecycle.commits import CommitLog, Visibility
 from lifecycle.errors import KeyNotFoundError, StoreError
-from lifecycle.objects import load_objects, now_stamp, remember
+from lifecycle.objects import load_objects, now_stamp
 from lifecycle.store import Store
 
 if TYPE_CHECKING:
@@ -69,9 +69,7 @@ class AppendLog:
         for index, record in enumerate(records):
             key = keys.record_key(self.prefix, run.run_id, run.task, index)
             stamped = {"time_stamp": now_stamp(), **record, **run.stamp()}
-            raw = json.dumps(stamped, sort_keys=True).encode()
-            self.store.put_bytes(key, raw)
-            remember(self.store, key, raw)
+            self.store.put_bytes(key, json.dumps(stamped, sort_keys=True).encode())
             written.append(key)
         return written
 
@@ -85,13 +83,23 @@ class AppendLog:
         return self.visible_records(CommitLog(self.store).visibility(own_run))
 
     def visible_records(self, visibility: Visibility) -> list[Record]:
-        """The records ``visibility`` counts, ordered by time stamp then key."""
-        listed = self.keys()
+        """The records ``visibility`` counts, ordered by time stamp then key.
+
+        A record's run is in its key, so only the records that count are read; those of
+        committed runs can no longer change and are cached, the reader's own run's are not.
+        """
+        committed, own = [], []
+        for key in self.keys():
+            run_id = key[len(self.prefix) + 1 :].split("/", 1)[0]
+            if run_id in visibility.committed:
+                committed.append(key)
+            elif run_id == visibility.own_run:
+                own.append(key)
         pairs = sorted(
             (
                 (record.get("time_stamp", ""), key, record)
-                for key, record in zip(listed, load_objects(self.store, listed), strict=True)
-                if visibility.counts(record)
+                for keys_, cached in ((committed, True), (own, False))
+                for key, record in zip(keys_, load_objects(self.store, keys_, cached), strict=True)
             ),
             key=lambda item: item[:2],
         )

@@ -1,12 +1,15 @@
-"""Small JSON objects in the store (history records, commits), read once per process.
+"""Small JSON objects in the store (history records, commits, claims), read once per process.
 
-Every such object is written under a key of its own and read many times (each drift check
-reads the whole history), so each store object keeps what it has read in memory and a reader
-lists the keys, then fetches only those it has not seen: O(new objects) requests per read
-rather than O(history) (on MinIO, 1000 appends would otherwise cost half a million reads).
+History records and commits are read many times (each drift check reads the whole history), so
+each store object keeps the ones that can no longer change in memory, and a reader lists the
+keys, then fetches only those it has not seen: O(new objects) requests per read rather than
+O(history) (on MinIO, 1000 appends would otherwise cost half a million reads).
 
-An object is rewritten only by a second attempt of the task that wrote it, which runs in a
-process of its own, so a process never holds a stale copy of a key it lists.
+What can no longer change: a commit (created once, never rewritten) and a record of a committed
+run (a run's records are rewritten only by a second attempt of its task, before the commit,
+and a committed run is never rolled back). Anything else (a record of a run in flight, a
+version claim or metadata, which a rollback can delete and another run write again) is read
+afresh each time (``cached=False``).
 """
 
 from __future__ import annotations
@@ -41,22 +44,20 @@ def _cache_of(store: Store) -> dict[str, JsonObject]:
         return cache
 
 
-def remember(store: Store, key: str, raw: bytes) -> None:
-    """Cache an object this process has just written."""
-    parsed = parse_object(key, raw, store)
-    cache = _cache_of(store)
-    with _CACHE_LOCK:
-        cache[key] = parsed
-
-
-def load_objects(store: Store, listed: list[str]) -> list[JsonObject]:
-    """The objects at ``listed``, fetching (in parallel) only those not seen before.
+def load_objects(store: Store, listed: list[str], cached: bool = True) -> list[JsonObject]:
+    """The objects at ``listed``, fetching (in parallel) only those not seen before; with
+    ``cached=False``, fetching them all and keeping none (objects that may change).
 
     The returned objects are shared with the cache: read them, never change them.
 
     Raises:
         StoreError: an object is not a JSON object (naming it).
     """
+    if not cached:
+        return [
+            parse_object(key, raw, store)
+            for key, raw in zip(listed, store.get_many(listed), strict=True)
+        ]
     cache = _cache_of(store)
     with _CACHE_LOCK:
         missing = [key for key in listed if key not in cache]

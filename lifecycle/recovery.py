@@ -1,10 +1,11 @@
 """Runs that never committed: finding them, rolling them back, cleaning up after crashes.
 
 A run's writes are all under keys that name it (:mod:`lifecycle.keys`): its history records,
-experiences, task results and marker, and the model versions it claimed. Until the run
-commits nobody counts them; a rollback deletes them, the marker last, so an interrupted
-rollback is found and finished later. Datasets are content-addressed and may be shared with
-other runs, so they are never a run's to delete.
+experiences, task results and marker, the model versions it claimed and its marks on the
+datasets it used. Until the run commits nobody counts them; a rollback deletes them, the
+marker last, so an interrupted rollback is found and finished later. Datasets are
+content-addressed and may be shared: a rollback removes a dataset only when no other run has
+marked it (a run marks a dataset before it reuses one).
 
 Who rolls back what:
 
@@ -57,7 +58,7 @@ class UncommittedRun:
 def _claimed_versions(store: Store, listed: list[str]) -> dict[str, str]:
     """``models/<m>/versions/<v>/`` prefix -> the run that claimed that version."""
     claim_keys = [key for key in listed if key.split("/")[2:3] == ["claims"]]
-    claims = load_objects(store, claim_keys)
+    claims = load_objects(store, claim_keys, cached=False)
     return {
         f"{keys.MODELS}/{key.split('/')[1]}/versions/{key.split('/')[3]}/": claim["run_id"]
         for key, claim in zip(claim_keys, claims, strict=True)
@@ -82,6 +83,8 @@ def run_objects(store: Store) -> dict[str, dict[str, float]]:
         prefix = next((p for p in record_prefixes if key.startswith(p)), None)
         if prefix is not None:
             add(key[len(prefix) :].split("/")[0], key)
+        elif parts[0] == keys.DATASETS and len(parts) == 5 and parts[3] == keys.DATASET_USES:
+            add(parts[4], key)
         elif parts[0] == keys.EXPERIENCES and len(parts) == 6:
             add(keys.run_of_experience(key), key)
         elif parts[0] == keys.MODELS and len(parts) >= 4 and parts[2] == "versions":
@@ -128,9 +131,31 @@ def rollback(store: Store, run_id: str) -> list[str]:
     if run_id in CommitLog(store).committed_runs():
         raise LifecycleError(f"run {run_id} has committed: its writes are never rolled back")
     objects = list(run_objects(store).get(run_id, {}))
+    removed = []
     for key in objects:
+        if key.split("/")[0] == keys.DATASETS:
+            removed += _unmark_dataset(store, key, run_id)
         store.delete(key)
-    return objects
+        removed.append(key)
+    return removed
+
+
+def _unmark_dataset(store: Store, use_key: str, run_id: str) -> list[str]:
+    """Before a run's mark on a dataset goes: the dataset too, when no other run uses it and
+    the run that stored it never committed (this one, or one rolled back before). Returns the
+    keys deleted."""
+    folder = use_key.rsplit("/", 2)[0]
+    others = [k for k in store.list_keys(f"{folder}/{keys.DATASET_USES}/") if k != use_key]
+    meta_key = f"{folder}/{keys.META_FILE}"
+    if others or not store.exists(meta_key):
+        return []
+    creator = json.loads(store.get_bytes(meta_key)).get("run_id")
+    if creator is None or creator in CommitLog(store).committed_runs():
+        return []  # a committed run's data stays, used or not
+    data_key = f"{folder}/{keys.DATA_FILE}"
+    store.delete(meta_key)  # invisible first, then gone
+    store.delete(data_key)
+    return [meta_key, data_key]
 
 
 def recover_dead_local_runs(store: Store) -> list[str]:
@@ -149,7 +174,7 @@ def recover_dead_local_runs(store: Store) -> list[str]:
     ]
     dead = [
         marker["run_id"]
-        for marker in load_objects(store, markers)
+        for marker in load_objects(store, markers, cached=False)
         if marker.get("owner") and RunOwner(**marker["owner"]).is_dead()
     ]
     for run_id in dead:

@@ -7,23 +7,35 @@ for readers only once the run that registered it has committed (:mod:`lifecycle.
 a run that never commits leaves a claim that :mod:`lifecycle.recovery` releases. Aliases live
 in the commit log: ``production`` moves when a run that promoted commits.
 
-Models are pickled. Pickle runs code when loaded, so every load first checks the
-artifact's sha256 against the metadata written by the same trusted registry, and a
-mismatch is refused before unpickling; models from anywhere else are never loaded.
+Models are skops files (:mod:`lifecycle.model_files`), never pickles: a load checks the
+file's sha256 against its metadata, then that every type in the file is one the config's
+estimator trusts, and only then builds the model. Anyone who can write the store can
+rewrite a file and its metadata alike, so the hash only tells damage apart; the trusted
+types are what keep a rewritten file from running code.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import pickle
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
+
 from lifecycle import keys
 from lifecycle.commits import CommitLog, Visibility
-from lifecycle.errors import IntegrityError, KeyNotFoundError, ModelNotFoundError
+from lifecycle.config import ModelConfig
+from lifecycle.errors import (
+    IntegrityError,
+    InvalidInputError,
+    KeyNotFoundError,
+    LifecycleError,
+    ModelNotFoundError,
+)
+from lifecycle.model_files import ModelFileError, TrustedTypes, check_file, dumps, load_model
+from lifecycle.model_files import trusted_types as trusted_types_of
 from lifecycle.objects import load_objects, now_stamp
 from lifecycle.runs import RunContext
 from lifecycle.store import Store
@@ -81,16 +93,29 @@ class ModelVersion:
 class ModelRegistry:
     """The versions of one model name in a store, as one reader sees them.
 
+    Models are loaded only with the types the config's estimator trusts: pass ``model``. A
+    registry built without it trusts, per version, the types of the scikit-learn regressor
+    its metadata names, which is never more than a scikit-learn model's types.
+
     Args:
         store: the artefact store.
         name: the model's name.
         own_run: the run of the task reading, whose own uncommitted versions it sees too.
+        model: the config's ``model:`` section, whose estimator decides the types a model
+            file may hold.
     """
 
-    def __init__(self, store: Store, name: str, own_run: str | None = None):
+    def __init__(
+        self,
+        store: Store,
+        name: str,
+        own_run: str | None = None,
+        model: ModelConfig | None = None,
+    ):
         self.store = store
         self.name = name
         self.own_run = own_run
+        self.model = model
         self._prefix = keys.model_prefix(name)
 
     def _visibility(self) -> Visibility:
@@ -105,7 +130,9 @@ class ModelRegistry:
         ]
         visibility = self._visibility()
         found = [
-            meta["version"] for meta in load_objects(self.store, metas) if visibility.counts(meta)
+            meta["version"]
+            for meta in load_objects(self.store, metas, cached=False)
+            if visibility.counts(meta)
         ]
         return sorted(found, key=parse_version)
 
@@ -114,7 +141,9 @@ class ModelRegistry:
         listed = self.store.list_keys(f"{self._prefix}claims/")
         return {
             key.rsplit("/", 1)[1]: claim
-            for key, claim in zip(listed, load_objects(self.store, listed), strict=True)
+            for key, claim in zip(
+                listed, load_objects(self.store, listed, cached=False), strict=True
+            )
         }
 
     def get(self, version: str) -> ModelVersion:
@@ -153,9 +182,31 @@ class ModelRegistry:
             attachments: more files of the version (name -> bytes), e.g. its reference
                 profile; written, like the artifact, before the metadata.
             **metadata: the remaining :class:`ModelVersion` fields except name, version,
-                created_at, artifact_sha256, run_id and task.
+                created_at, artifact_sha256, run_id and task. ``estimator`` is the
+                scikit-learn class's dotted path (e.g. ``sklearn.linear_model.Ridge``): a
+                registry built without a config loads the version with its trusted types.
+
+        Returns:
+            The new version's metadata.
+
+        Raises:
+            InvalidInputError: the model cannot be stored as a skops file, or its file would
+                hold a type its estimator's trusted types leave out, or (no config) the
+                metadata's estimator is not a scikit-learn regressor's path: it could never
+                be loaded. Nothing is written.
         """
-        artifact = pickle.dumps(fitted, protocol=pickle.HIGHEST_PROTOCOL)
+        estimator = metadata.get("estimator") or (self.model.estimator if self.model else "")
+        try:
+            artifact = dumps(fitted)
+            check_file(artifact, self._trusted(estimator))
+        except ModelFileError as exc:
+            raise InvalidInputError(f"config model.estimator: a fitted {estimator} {exc}") from None
+        except IntegrityError:
+            raise InvalidInputError(
+                f"model {self.name!r}: estimator {estimator!r} is not a scikit-learn regressor's "
+                "dotted path (e.g. sklearn.linear_model.LinearRegression), so the version could "
+                "never be loaded"
+            ) from None
         digest = hashlib.sha256(artifact).hexdigest()
         version = self._claim_next_version(run)
         model = ModelVersion(
@@ -189,13 +240,38 @@ class ModelRegistry:
         return format_version(candidate)
 
     def artifact(self, version: str) -> bytes:
-        """The pickled artifact of ``version``, once its sha256 matches its metadata.
+        """The model file (skops) of ``version``, once its sha256 matches its metadata and
+        every type in it is trusted (nothing is built from it here).
 
         Raises:
             ModelNotFoundError: unknown version or missing artifact.
-            IntegrityError: the artifact's hash differs from the metadata.
+            IntegrityError: the artifact's hash differs from the metadata, or it is not a
+                skops file of trusted types.
         """
-        return self._verified(version)[0]
+        artifact, model = self._verified(version)
+        try:
+            check_file(artifact, self._trusted(model.estimator, version))
+        except ModelFileError as exc:
+            raise self._refused(version, exc) from None
+        return artifact
+
+    def _trusted(self, estimator: str, version: str | None = None) -> TrustedTypes:
+        """The configured estimator's trusted types; without a config, those of the
+        scikit-learn regressor ``estimator`` (a version's metadata) names."""
+        if self.model is not None:
+            return trusted_types_of(self.model)
+        try:
+            return trusted_types_of(ModelConfig(name=self.name, estimator=estimator))
+        except (ValidationError, LifecycleError):
+            what = f"{self.name!r} {version}" if version else repr(self.name)
+            raise IntegrityError(
+                f"model {what}: its metadata names estimator {estimator!r}, not a "
+                "scikit-learn regressor; refusing to load it"
+            ) from None
+
+    def _refused(self, version: str, exc: ModelFileError) -> IntegrityError:
+        key = keys.model_version_prefix(self.name, version) + keys.MODEL_FILE
+        return IntegrityError(f"model {self.name!r} {version}: {key!r} {exc}; refusing to load it")
 
     def _verified(self, version: str) -> tuple[bytes, ModelVersion]:
         model = self.get(version)
@@ -215,20 +291,20 @@ class ModelRegistry:
         return artifact, model
 
     def load_artifact(self, version: str) -> tuple[Any, ModelVersion]:
-        """Unpickle ``version`` after checking its sha256 against its metadata.
+        """Build the model of ``version`` after checking its sha256 against its metadata and
+        every type in its file against the trusted types.
 
         Raises:
             ModelNotFoundError: unknown version or missing artifact.
-            IntegrityError: the artifact's hash differs from the metadata (never unpickled), or
-                it does not hold a model.
+            IntegrityError: the artifact's hash differs from the metadata, it is not a skops
+                file, it names a type that is not trusted (each refused before anything in
+                it is imported or built), or it does not hold a model.
         """
         artifact, model = self._verified(version)
         try:
-            fitted = pickle.loads(artifact)  # noqa: S301 - hash-checked, see module doc
-        except Exception as exc:  # a corrupt pickle can raise almost anything
-            raise IntegrityError(
-                f"model {self.name!r} {version}: artifact is not a model: {exc}"
-            ) from None
+            fitted = load_model(artifact, self._trusted(model.estimator, version))
+        except ModelFileError as exc:
+            raise self._refused(version, exc) from None
         if not callable(getattr(fitted, "predict", None)):
             raise IntegrityError(
                 f"model {self.name!r} {version}: artifact is not a model: "

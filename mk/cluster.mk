@@ -28,7 +28,12 @@ KIND ?= $(if $(wildcard $(TOOLS_BIN)/kind),$(TOOLS_BIN)/kind,kind)
 KUBERNETES_VALIDATE := $(VENV)/bin/kubernetes-validate
 MANIFESTS_DIR ?= manifests
 MANIFESTS_OUT ?= build/manifests
-MINIO_ENV = $(MANIFESTS_DIR)/overlays/minio/minio.env
+# The git-ignored credentials of the minio overlay (scripts/manifests-secret.sh), and the
+# stages' own (bucket lifecycle only), which `make upload-data` writes with.
+SECRETS_DIR = $(MANIFESTS_DIR)/overlays/minio
+STAGE_ENV = $(SECRETS_DIR)/lifecycle-stage.env
+# The images' content tags for the manifests (lifecycle.images --kustomize; git-ignored).
+IMAGES_COMPONENT = $(MANIFESTS_DIR)/components/lifecycle-images/kustomization.yaml
 # Every overlay is rendered by `make manifests-check` except the two that fetch upstream KFP
 # (kfp, kind); each of those has an `<name>-offline` twin, rendered in its place, with
 # testing/kfp-stand-in instead of kfp/upstream. `make manifests-remote` renders the two.
@@ -62,20 +67,26 @@ kind-install: $(TOOLS)/.kind-$(KIND_VERSION) ## Build the pinned kind into .tool
 test: kustomize-install
 
 .PHONY: manifests-secret
-manifests-secret: ## Write the git-ignored MinIO credentials (MINIO_ACCESS_KEY/MINIO_SECRET_KEY or random; FORCE=1 rewrites)
-	@FORCE=$(or $(FORCE),0) scripts/manifests-secret.sh $(MINIO_ENV)
+manifests-secret: ## Write the git-ignored credentials of MinIO's root, KFP's and the stages' users (from the environment or random; FORCE=1 rewrites)
+	@FORCE=$(or $(FORCE),0) scripts/manifests-secret.sh $(SECRETS_DIR)
+
+# Always rewritten (cheap): the tags follow the sources, and REGISTRY=… changes them.
+.PHONY: manifests-images
+manifests-images: install ## Write the manifests' image tags (components/lifecycle-images, git-ignored) from lifecycle.images (REGISTRY=…)
+	@$(PYTHON) -m lifecycle.images --kustomize > $(IMAGES_COMPONENT).tmp && mv $(IMAGES_COMPONENT).tmp $(IMAGES_COMPONENT)
+	@echo "manifests-images: wrote $(IMAGES_COMPONENT) ($$(grep -c newTag $(IMAGES_COMPONENT)) images, registry $$($(PYTHON) -c 'import lifecycle.images as i; print(i.registry())'))"
 
 .PHONY: manifests
-manifests: kustomize-install manifests-secret ## Render every offline overlay to build/manifests/<overlay>.yaml (no validation)
+manifests: kustomize-install manifests-secret manifests-images ## Render every offline overlay to build/manifests/<overlay>.yaml (no validation)
 	@scripts/manifests-check.sh $(KUSTOMIZE) "" $(K8S_VERSION) $(MANIFESTS_OUT) \
 		$(addprefix $(MANIFESTS_DIR)/overlays/,$(OFFLINE_OVERLAYS))
 
 .PHONY: manifests-check
-manifests-check: install kustomize-install manifests-secret ## Render every offline overlay (minio, kfp-offline, kind-offline) and validate each resource against the Kubernetes 1.37 schemas
+manifests-check: install kustomize-install manifests-secret manifests-images ## Render every offline overlay (minio, kfp-offline, kind-offline) and validate each resource against the Kubernetes 1.37 schemas
 	@$(MANIFESTS_CHECK)
 
 .PHONY: manifests-remote
-manifests-remote: install kustomize-install manifests-secret ## Render and validate kfp and kind, which fetch upstream KFP 2.17.0 (needs network)
+manifests-remote: install kustomize-install manifests-secret manifests-images ## Render and validate kfp and kind, which fetch upstream KFP 2.17.0 (needs network)
 	@scripts/manifests-check.sh $(KUSTOMIZE) $(KUBERNETES_VALIDATE) $(K8S_VERSION) $(MANIFESTS_OUT) \
 		$(addprefix $(MANIFESTS_DIR)/overlays/,$(REMOTE_OVERLAYS))
 
@@ -88,13 +99,13 @@ kind-down: ## Delete the kind cluster
 	$(KIND) delete cluster --name $(KIND_CLUSTER)
 
 .PHONY: kfp-deploy
-kfp-deploy: kustomize-install manifests-secret ## Deploy KFP 2.17.0 + our MinIO on the current context, wait until ready (one deadline: KFP_WAIT_TIMEOUT=900s)
+kfp-deploy: kustomize-install manifests-secret manifests-images ## Deploy KFP 2.17.0 + our MinIO on the current context, wait until ready (one deadline: KFP_WAIT_TIMEOUT=900s)
 	@scripts/kfp-deploy.sh $(KUSTOMIZE) $(KUBECTL) "$(KFP_MANIFESTS)/cluster-scoped-resources?ref=$(KFP_VERSION)" \
 		$(MANIFESTS_DIR)/overlays kind-$(KIND_CLUSTER) $(KFP_WAIT_TIMEOUT) $(KFP_OVERLAY)
 
 .PHONY: kind-load
-kind-load: install ## Load every stage image (built by make images) into the kind cluster
-	$(PYTHON) -m lifecycle.images | scripts/kind-load.sh $(KIND) $(KIND_CLUSTER)
+kind-load: install ## Load every image the cluster runs (stages, base, MinIO; built by make images) into the kind cluster
+	$(PYTHON) -m lifecycle.images --all | scripts/kind-load.sh $(KIND) $(KIND_CLUSTER)
 
 .PHONY: ui
 ui: ## Open the KFP UI on http://localhost:8080 (kind's port mapping, else a port-forward of svc/ml-pipeline-ui)

@@ -21,10 +21,14 @@ WHEEL_EPOCH ?= 315532800
 DOCKER_SCRIPTS := scripts/docker-up.sh scripts/docker-down.sh scripts/base-image-offline.sh
 
 # Evaluated only where used. `lifecycle.images` is the one source of image tags;
-# REGISTRY (when set) overrides its default registry.
-BASE_TAG = $(shell $(PYTHON) -m lifecycle.images --stage base)
+# REGISTRY (when set) overrides its default registry. $(shell) does not see exported variables
+# before GNU make 4.4, so the registry is passed as an argument here.
+IMAGES_REGISTRY_ARG = $(if $(REGISTRY),--registry $(REGISTRY))
+BASE_TAG = $(shell $(PYTHON) -m lifecycle.images --stage base $(IMAGES_REGISTRY_ARG))
 IMAGE_VERSION = $(shell $(PYTHON) -c 'import lifecycle; print(lifecycle.__version__)')
-IMAGE_REVISION = $(shell git describe --always --dirty --abbrev=40 --exclude='*' 2>/dev/null || echo unknown)
+# The content digest the tags abbreviate (not the commit): the same tag is always the same
+# image, whichever commit builds it.
+IMAGE_REVISION = $(shell $(PYTHON) -m lifecycle.images --digest base)
 # The remote's URL without any user:password@ part (labels are public).
 IMAGE_SOURCE ?= $(or $(shell git remote get-url origin 2>/dev/null | sed -E 's|://[^/@]*@|://|'),unknown)
 
@@ -44,7 +48,8 @@ base-image-offline: docker-up ## Build lifecycle-python-base:3.11-bookworm from 
 
 .PHONY: wheel
 wheel: install ## Build dist/*.whl and dist/requirements.lock (runtime deps pinned to .venv's versions)
-	rm -rf build $(DIST)/*.whl $(REQUIREMENTS_LOCK)
+	rm -rf build/lib build/bdist* $(DIST)/*.whl $(REQUIREMENTS_LOCK)
+	$(PYTHON) -m lifecycle.images --bake lifecycle/image_tags.json
 	SOURCE_DATE_EPOCH=$(WHEEL_EPOCH) $(PYTHON) -m pip wheel --quiet --no-deps --wheel-dir $(DIST) .
 	$(PYTHON) images/base/requirements_lock.py $(DIST)/*.whl --output $(REQUIREMENTS_LOCK)
 

@@ -2,6 +2,10 @@
 # whole path end to end. The logic is pipelines/kfp_client.py; docs/cluster-quickstart.md walks
 # through it. The KFP API must answer on KFP_HOST (`make api`; a cluster made from
 # manifests/kind/cluster.yaml serves it on localhost:8888 already).
+#
+# Multi-user Kubeflow: KFP_NAMESPACE=<profile namespace>, and a bearer token: KFP_TOKEN=<token>,
+# or KFP_TOKEN_SERVICE_ACCOUNT=<ServiceAccount of that namespace> for `kubectl create token`.
+# The client reads them from the environment (command-line variables reach it too).
 
 KFP_HOST ?= http://localhost:$(API_PORT)
 export KFP_HOST
@@ -13,7 +17,8 @@ EXPERIMENT ?= lifecycle
 CONFIG ?= pipelines/scenarios/course.yaml
 RUN_TIMEOUT ?= 1800
 WAIT ?=
-# KFP's 6-field cron, seconds first: daily at 02:00:00.
+# KFP's 6-field cron, seconds first, in the scheduler's time zone (UTC, set by our manifests):
+# daily at 02:00:00 UTC.
 CRON ?= 0 0 2 * * *
 SCHEDULE_NAME ?= lifecycle-monitoring-daily
 SCHEDULE_SOURCE ?= incoming/latest.csv
@@ -21,15 +26,15 @@ SCHEDULE_SOURCE ?= incoming/latest.csv
 SCHEDULE_BATCH_ID ?=
 MINIO_FORWARD_PORT ?= 9000
 LIFECYCLE_BUCKET ?= lifecycle
-KFP_CLIENT := $(PYTHON) -m pipelines.kfp_client
+KFP_CLIENT := $(PYTHON) -m pipelines.kfp_client --kubectl $(KUBECTL)
 
 .PHONY: upload-data
-upload-data: install ## Copy the course data into the cluster's MinIO under incoming/ (port-forward svc/minio-service)
-	@scripts/kfp-upload-data.sh $(PYTHON) $(KUBECTL) $(MINIO_ENV) $(MINIO_FORWARD_PORT) $(LIFECYCLE_BUCKET)
+upload-data: install ## Copy the course data into the cluster's MinIO under incoming/ as the stages' user (port-forward svc/minio-service)
+	@scripts/kfp-upload-data.sh $(PYTHON) $(KUBECTL) $(STAGE_ENV) $(MINIO_FORWARD_PORT) $(LIFECYCLE_BUCKET)
 
 .PHONY: upload
-upload: install ## Compile and upload both pipelines (a new version when one exists; unchanged specs are skipped)
-	$(KFP_CLIENT) upload
+upload: install ## Compile and upload both pipelines with CONFIG's cluster: resources (a new version when one exists; unchanged specs are skipped)
+	$(KFP_CLIENT) upload --config $(CONFIG)
 
 .PHONY: submit
 submit: install ## Run a pipeline on the uploaded data (PIPELINE=training|monitoring BATCH=batch_1 PARAMS="k=v" WAIT=1)
@@ -37,7 +42,7 @@ submit: install ## Run a pipeline on the uploaded data (PIPELINE=training|monito
 		$(foreach p,$(PARAMS),--param $(p)) $(if $(WAIT),--wait --timeout $(RUN_TIMEOUT))
 
 .PHONY: schedule
-schedule: install ## Schedule the monitoring run (CRON="0 0 2 * * *", max 1 at a time, no catch-up); reports an existing one
+schedule: install ## Schedule the monitoring run (CRON="0 0 2 * * *" UTC, max 1 at a time, no catch-up); updates it when cron or parameters changed
 	$(KFP_CLIENT) schedule --name $(SCHEDULE_NAME) --cron "$(CRON)" --source $(SCHEDULE_SOURCE) \
 		--batch-id "$(SCHEDULE_BATCH_ID)" --config $(CONFIG) --experiment $(EXPERIMENT) \
 		$(foreach p,$(PARAMS),--param $(p))

@@ -6,15 +6,17 @@
 #   make run STORE=minio://127.0.0.1:9000/lifecycle
 #   make minio-stop
 #
-# Credentials: MINIO_ROOT_USER / MINIO_ROOT_PASSWORD, with LOCAL-ONLY defaults below (the
-# server listens on loopback only; never reuse them for a cluster, whose credentials come
-# from a Kubernetes Secret). The store reads MINIO_ACCESS_KEY / MINIO_SECRET_KEY, which
-# default to the same values here.
+# Credentials, with LOCAL-ONLY defaults below (the server listens on loopback only; never
+# reuse them for a cluster, whose credentials come from Kubernetes Secrets):
+# MINIO_ROOT_USER / MINIO_ROOT_PASSWORD are the server's root (admin) user; `make minio` then
+# creates the stages' user, MINIO_ACCESS_KEY / MINIO_SECRET_KEY (what the store reads), whose
+# policy allows the bucket MINIO_BUCKET and nothing else (lifecycle/store/provision.py).
 
 GO ?= go
 # The pseudo-version `go install github.com/minio/minio@latest` resolves to (checked on
-# 2026-12-01; its commit is of 2026-02-12).
-MINIO_VERSION ?= v0.0.0-20260212201848-7aac2a2c5b7c
+# 2026-12-01; its commit is of 2026-02-12). One pin for the local server and the cluster's
+# image: images/minio/minio.version (its content is part of the image's tag).
+MINIO_VERSION ?= $(shell cat images/minio/minio.version)
 MINIO_BIN := $(TOOLS_BIN)/minio
 MINIO_HOST ?= 127.0.0.1
 MINIO_PORT ?= 9000
@@ -27,8 +29,8 @@ MINIO_BUCKET ?= lifecycle
 MINIO_READY_TIMEOUT ?= 30
 MINIO_ROOT_USER ?= lifecycle-local
 MINIO_ROOT_PASSWORD ?= lifecycle-local-only-secret
-MINIO_ACCESS_KEY ?= $(MINIO_ROOT_USER)
-MINIO_SECRET_KEY ?= $(MINIO_ROOT_PASSWORD)
+MINIO_ACCESS_KEY ?= lifecycle-local-stage
+MINIO_SECRET_KEY ?= lifecycle-stage-local-only-secret
 BENCH_STORE_ARGS ?=
 
 # `make run STORE=minio://127.0.0.1:9000/lifecycle` against `make minio` needs no exports: the
@@ -55,7 +57,7 @@ minio-install: $(TOOLS)/.minio-$(MINIO_VERSION) ## Build the pinned MinIO server
 test: minio-install
 
 .PHONY: minio
-minio: minio-install ## Start MinIO on 127.0.0.1:9000 (MINIO_PORT; data in .minio/), wait until ready, print STORE and credentials
+minio: minio-install install ## Start MinIO on 127.0.0.1:9000 (MINIO_PORT; data in .minio/), create the stages' user (bucket lifecycle only), print STORE and its credentials
 	@mkdir -p $(MINIO_DATA)
 	@if [ -f $(MINIO_PID) ] && kill -0 "$$(cat $(MINIO_PID))" 2>/dev/null; then \
 		echo "MinIO already running (pid $$(cat $(MINIO_PID)))"; \
@@ -72,7 +74,10 @@ minio: minio-install ## Start MinIO on 127.0.0.1:9000 (MINIO_PORT; data in .mini
 	done; \
 	curl -fsS -o /dev/null http://$(MINIO_HOST):$(MINIO_PORT)/minio/health/ready || { echo "MinIO not ready after $(MINIO_READY_TIMEOUT)s; see $(MINIO_LOG)" >&2; exit 1; }
 	@echo "MinIO ready: http://$(MINIO_HOST):$(MINIO_PORT) (console http://$(MINIO_HOST):$(MINIO_CONSOLE_PORT), log $(MINIO_LOG))"
-	@echo "Use it with (local-only credentials):"
+	@MINIO_ROOT_USER='$(MINIO_ROOT_USER)' MINIO_ROOT_PASSWORD='$(MINIO_ROOT_PASSWORD)' \
+		STAGE_ACCESS_KEY='$(MINIO_ACCESS_KEY)' STAGE_SECRET_KEY='$(MINIO_SECRET_KEY)' \
+		$(PYTHON) -m lifecycle.store.provision --endpoint $(MINIO_HOST):$(MINIO_PORT) --grant $(MINIO_BUCKET)=STAGE
+	@echo "Use it with the stages' user (bucket $(MINIO_BUCKET) only; local-only credentials):"
 	@echo "  export MINIO_ACCESS_KEY='$(MINIO_ACCESS_KEY)' MINIO_SECRET_KEY='$(MINIO_SECRET_KEY)'"
 	@echo "  export STORE=minio://$(MINIO_HOST):$(MINIO_PORT)/$(MINIO_BUCKET)"
 

@@ -27,23 +27,35 @@ def component_targets() -> dict[Path, object]:
 
 
 def pipeline_targets() -> dict[Path, object]:
+    from pipelines.batch_scoring import batch_scoring_pipeline
     from pipelines.monitoring import monitoring_pipeline
     from pipelines.training import training_pipeline
 
     return {
         ROOT / "pipelines" / "training_pipeline.yaml": training_pipeline,
         ROOT / "pipelines" / "monitoring_pipeline.yaml": monitoring_pipeline,
+        ROOT / "pipelines" / "batch_scoring_pipeline.yaml": batch_scoring_pipeline,
     }
 
 
+SERVING_MANIFEST = ROOT / "manifests" / "overlays" / "serving" / "inferenceservice.yaml"
+
+
 def compile_all(output_root: Path = ROOT) -> list[Path]:
-    """Compile everything, writing under ``output_root`` (the repository by default)."""
+    """Compile everything, writing under ``output_root`` (the repository by default); also the
+    InferenceService manifest, generated from the serve stage's own object."""
+    from components.serve.inference_service import manifest_text
+
     written = []
     for path, target in {**component_targets(), **pipeline_targets()}.items():
         destination = output_root / path.relative_to(ROOT)
         destination.parent.mkdir(parents=True, exist_ok=True)
         compiler.Compiler().compile(target, str(destination))
         written.append(destination)
+    manifest = output_root / SERVING_MANIFEST.relative_to(ROOT)
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    manifest.write_text(manifest_text())
+    written.append(manifest)
     return written
 
 

@@ -22,6 +22,8 @@ import re
 import signal
 import sys
 import tempfile
+import threading
+import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -61,6 +63,7 @@ STORE_ENV_NAMES = (
 
 
 RUN_LABEL = "lifecycle.run"  # on the Docker runner's containers, to stop a run's containers
+_WATCHDOG_SECONDS = 0.2
 _ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -193,10 +196,19 @@ def _run_in_child(
     pipeline_root: str,
     environment: Mapping[str, str],
 ) -> None:
-    """The child process: lead a process group of its own, run the pipeline, exit 0 or 1."""
+    """The child process: lead a process group of its own, run the pipeline, exit 0 or 1.
+
+    A watchdog thread ends the whole group (and the run's containers) as soon as the parent
+    is gone, so that a command killed with SIGKILL leaves no task writing after it.
+    """
     os.setpgid(0, 0)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, signal.SIG_DFL)
+    parent = os.getppid()
+    docker_runner = isinstance(runner, local.DockerRunner)
+    threading.Thread(
+        target=_die_with_parent, args=(parent, docker_runner, environment[RUN_ID_ENV]), daemon=True
+    ).start()
     # The tasks start from this environment: STORE tells them where the store is, as the
     # ConfigMap does on a cluster (never a pipeline parameter); TMPDIR is a folder of ours,
     # removed after the run, because KFP's lightweight-component command writes each task's
@@ -204,7 +216,13 @@ def _run_in_child(
     os.environ.update(environment)
     if not sys.stdout.isatty():
         sys.stdout = _Uncoloured(sys.stdout)  # type: ignore[assignment]
-    local.init(runner=runner, pipeline_root=pipeline_root, raise_on_error=True)
+    # KFP makes a workspace folder in $TMPDIR on every init and never removes it: ours goes
+    # into the run's own temporary folder.
+    workspace = os.path.join(pipeline_root, "workspace")
+    os.makedirs(workspace, exist_ok=True)
+    local.init(
+        runner=runner, pipeline_root=pipeline_root, workspace_root=workspace, raise_on_error=True
+    )
     code = 0
     with warnings.catch_warnings():
         # Our stage images are not named "python"; locally they run in this environment.
@@ -217,20 +235,34 @@ def _run_in_child(
     os._exit(code)
 
 
+def _die_with_parent(parent: int, docker_runner: bool, run_id: str) -> None:
+    """In the child: wait for the parent to go, then kill the run's containers and group."""
+    while os.getppid() == parent:
+        time.sleep(_WATCHDOG_SECONDS)
+    if docker_runner:
+        _kill_containers(run_id)
+    os.killpg(0, signal.SIGKILL)
+
+
+def _kill_containers(run_id: str) -> None:
+    import docker
+
+    client = docker.from_env()
+    try:
+        for container in client.containers.list(filters={"label": f"{RUN_LABEL}={run_id}"}):
+            with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+                container.kill()
+    finally:
+        client.close()
+
+
 def _stop(child: multiprocessing.Process, runner: str, run_id: str) -> None:
     """Kill every process of the run (the child's process group) and its containers."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(child.pid, signal.SIGKILL)
     child.join()
     if runner == DOCKER:
-        import docker
-
-        client = docker.from_env()
-        try:
-            for container in client.containers.list(filters={"label": f"{RUN_LABEL}={run_id}"}):
-                container.kill()
-        finally:
-            client.close()
+        _kill_containers(run_id)
 
 
 def run_pipeline(
@@ -280,8 +312,10 @@ def run_pipeline(
             OWNER_ENV: owner.to_env(),
             ERRORS_ENV: str(errors),
         }
-        local_runner = make_runner(chosen, store_uri, pipeline_root, files, environment)
+        # Registered first: the Docker runner then hands what this process wrote (root's,
+        # when run as root) to the images' user with the rest of the store.
         register_run(store, run, owner)
+        local_runner = make_runner(chosen, store_uri, pipeline_root, files, environment)
         sys.stdout.flush()
         child = multiprocessing.get_context("fork").Process(
             target=_run_in_child,

@@ -10,15 +10,18 @@ from components.select_data.component import select_data
 from components.train.component import train
 from components.validate.component import validate
 from lifecycle.config import DEFAULT_CONFIG_JSON
-from pipelines.cluster import CLUSTER, Backend, RetrySettings, configure_task
+from pipelines.cluster import CLUSTER, Backend, configure_task
 from pipelines.transaction import run_identity, run_transaction
 
 PIPELINE_NAME = "lifecycle-monitoring"
+# The dsl.If branches: the batch is new (else the run skips it); drift was detected (retrain).
+NEW_BATCH_BRANCH = "new-batch"
+RETRAIN_BRANCH = "drift-detected"
 
 
 def build_monitoring_pipeline(backend: Backend = CLUSTER):
     """The monitoring pipeline as ``backend`` (a cluster, or the local runner) runs it."""
-    retry = backend.retry
+    retry = backend.retries
 
     @dsl.pipeline(
         name=PIPELINE_NAME,
@@ -46,7 +49,7 @@ def build_monitoring_pipeline(backend: Backend = CLUSTER):
                 "validate",
                 retry,
             )
-            with dsl.If(check_batch.outputs["Output"] == True, name="new-batch"):  # noqa: E712
+            with dsl.If(check_batch.outputs["Output"] == True, name=NEW_BATCH_BRANCH):  # noqa: E712
                 # Versions the batch in the store and pins the production version it scores.
                 batch = configure_task(
                     ingest(
@@ -86,7 +89,7 @@ def build_monitoring_pipeline(backend: Backend = CLUSTER):
                     "detect_drift",
                     retry,
                 )
-                with dsl.If(drift.outputs["Output"] == True, name="drift-detected"):  # noqa: E712
+                with dsl.If(drift.outputs["Output"] == True, name=RETRAIN_BRANCH):  # noqa: E712
                     _retrain(batch, champion, config_json, retry)
 
     return monitoring_pipeline
@@ -96,7 +99,7 @@ def _retrain(
     batch: dsl.PipelineTask,
     champion: dsl.PipelineTask,
     config_json: str,
-    retry: RetrySettings | None,
+    retry: bool,
 ) -> None:
     """The drift branch: a challenger trained, scored and compared with the champion."""
     # Builds the challenger's training set by the retrain policy.

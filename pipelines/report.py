@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from components.detect_drift.report import figure_png, png_img, pyplot
+from components.detect_drift.report import figure_png, plot_text, png_img, pyplot
 from lifecycle.config import METRIC_HIGHER_IS_WORSE, LifecycleConfig
 from lifecycle.history import decision_log, evaluation_log
 from lifecycle.registry import ModelRegistry
@@ -41,7 +41,8 @@ def metric_history_png(store: Store, config: LifecycleConfig, metric: str) -> by
     for i, version in enumerate(versions):
         points = [(position[r["batch"]], r["score"]) for r in records if r["version"] == version]
         xs, ys = zip(*points, strict=True)
-        axes.plot(xs, ys, marker="o", color=_COLOURS[i % len(_COLOURS)], label=f"model {version}")
+        colour = _COLOURS[i % len(_COLOURS)]
+        axes.plot(xs, ys, marker="o", color=colour, label=plot_text(f"model {version}"))
     for decision in decisions:
         scores = [
             r["score"]
@@ -71,9 +72,9 @@ def metric_history_png(store: Store, config: LifecycleConfig, metric: str) -> by
             )
     axes.scatter([], [], marker="x", color="#c0392b", label="drift: retrain")
     axes.scatter([], [], marker="*", color="#f1c40f", edgecolors="black", label="promoted")
-    axes.set_xticks(range(len(batches)), batches, fontsize=8)
+    axes.set_xticks(range(len(batches)), [plot_text(batch) for batch in batches], fontsize=8)
     worse = "higher is worse" if METRIC_HIGHER_IS_WORSE.get(metric, True) else "lower is worse"
-    axes.set_title(f"{metric} per batch and model version ({worse})")
+    axes.set_title(f"{plot_text(metric)} per batch and model version ({worse})")
     axes.legend(fontsize=7, loc="best")
     axes.grid(alpha=0.3)
     return figure_png(figure)
@@ -126,7 +127,9 @@ def render_scenario_report(
         metrics = ", ".join(f"{k} {v:.4g}" for k, v in model.test_metrics.items())
         versions.append(
             [
-                f"<b>{version}</b> (production)" if version == production else version,
+                f"<b>{html.escape(version)}</b> (production)"
+                if version == production
+                else html.escape(version),
                 html.escape(model.parent_version or "-"),
                 html.escape(model.created_at[:19]),
                 str(len(model.training_datasets)),

@@ -5,6 +5,7 @@ from kfp import dsl
 from components.evaluate.component import evaluate
 from components.ingest.component import ingest
 from components.promote.component import promote
+from components.serve.component import serve
 from components.train.component import train
 from components.validate.component import validate
 from lifecycle.config import DEFAULT_CONFIG_JSON
@@ -16,7 +17,7 @@ PIPELINE_NAME = "lifecycle-training"
 
 def build_training_pipeline(backend: Backend = CLUSTER):
     """The training pipeline as ``backend`` (a cluster, or the local runner) runs it."""
-    retry = backend.retry
+    retry = backend.retries
 
     @dsl.pipeline(
         name=PIPELINE_NAME,
@@ -82,7 +83,7 @@ def build_training_pipeline(backend: Backend = CLUSTER):
                 retry,
             )
             # Decides whether the model becomes production (it does when none is yet).
-            configure_task(
+            promotion = configure_task(
                 promote(
                     challenger_version=model.outputs["Output"],
                     champion_version="production",
@@ -94,6 +95,9 @@ def build_training_pipeline(backend: Backend = CLUSTER):
                 "promote",
                 retry,
             )
+            # Makes sure the InferenceService serving production exists (on a cluster;
+            # idempotent, so it runs whatever promote decided: the server follows the alias).
+            configure_task(serve(config_json=config_json).after(promotion), "serve", retry)
 
     return training_pipeline
 

@@ -14,7 +14,7 @@ from typing import Any
 from kfp import dsl
 
 from components.finalize.component import finalize
-from pipelines.cluster import RetrySettings, configure_task
+from pipelines.cluster import configure_task
 
 
 def run_identity() -> dict[str, str]:
@@ -25,9 +25,7 @@ def run_identity() -> dict[str, str]:
     }
 
 
-def run_transaction(
-    pipeline_name: str, config_json: Any, retry: RetrySettings | None
-) -> dsl.ExitHandler:
+def run_transaction(pipeline_name: str, config_json: Any, retry: bool) -> dsl.ExitHandler:
     """The exit handler wrapping a pipeline's body: ``with run_transaction(...):``."""
     finish = configure_task(
         finalize(pipeline_name=pipeline_name, config_json=config_json, **run_identity()),

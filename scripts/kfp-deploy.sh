@@ -89,8 +89,8 @@ echo "kfp-deploy: [3/4] KFP + MinIO ($overlay)"
 echo "kfp-deploy: [4/4] MinIO, the buckets and KFP"
 wait_for "deployment/minio (our MinIO, Available)" \
     -n "$namespace" --for=condition=Available deployment/minio
-wait_for "job/minio-buckets (creates the buckets mlpipeline and lifecycle, Complete)" \
-    -n "$namespace" --for=condition=Complete job/minio-buckets
+wait_for "job/minio-setup (creates the buckets mlpipeline and lifecycle and their users, Complete)" \
+    -n "$namespace" --for=condition=Complete job/minio-setup
 left=$((deadline - SECONDS))
 echo "kfp-deploy: waiting up to $((left > 0 ? left : 0))s for every Deployment in $namespace (Available)"
 if ((left <= 0)) || ! "$kubectl" -n "$namespace" wait --for=condition=Available \

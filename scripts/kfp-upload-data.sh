@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Copy the course data into the cluster's MinIO, under incoming/ keys that the runs take as
 # sources. Forwards svc/minio-service to 127.0.0.1:LOCAL_PORT for the copy, reads the
-# credentials from the git-ignored env file that `make manifests-secret` wrote (they never
-# appear on a command line), and stops the forward when done.
+# credentials from the git-ignored env file that `make manifests-secret` wrote (the stages'
+# user, allowed the lifecycle bucket only; they never appear on a command line), and stops the
+# forward when done.
 #
-# Usage: scripts/kfp-upload-data.sh PYTHON KUBECTL MINIO_ENV LOCAL_PORT BUCKET
+# Usage: scripts/kfp-upload-data.sh PYTHON KUBECTL STAGE_ENV LOCAL_PORT BUCKET
 set -euo pipefail
 
 if [[ $# -ne 5 ]]; then
-    echo "usage: $0 PYTHON KUBECTL MINIO_ENV LOCAL_PORT BUCKET" >&2
+    echo "usage: $0 PYTHON KUBECTL STAGE_ENV LOCAL_PORT BUCKET" >&2
     exit 2
 fi
 python="$1" kubectl="$2" env_file="$3" local_port="$4" bucket="$5"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Load every stage image into the kind cluster. Reads `stage tag` lines on stdin
-# (from `python -m lifecycle.images`); each image must already be built (make images).
+# Load every image the cluster runs into the kind cluster. Reads `image tag` lines on stdin
+# (from `python -m lifecycle.images --all`: the stages, the base, MinIO); each image must
+# already be built (make images).
 #
-# Usage: python -m lifecycle.images | scripts/kind-load.sh KIND CLUSTER_NAME
+# Usage: python -m lifecycle.images --all | scripts/kind-load.sh KIND CLUSTER_NAME
 set -euo pipefail
 
 kind="$1" cluster="$2"

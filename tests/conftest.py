@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-pytest_plugins: list[str] = ["tests.fixtures.minio"]
+pytest_plugins: list[str] = ["tests.fixtures.minio", "tests.fixtures.kube"]
 
 
 def services_required() -> bool:

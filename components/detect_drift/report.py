@@ -34,6 +34,13 @@ MAX_NAMED_POINTS = 15
 _REFERENCE, _CURRENT, _LINE = "#4878a8", "#c0392b", "#4878a8"
 
 
+def plot_text(text: object) -> str:
+    """``text`` as matplotlib draws it literally: a ``$`` would otherwise start mathtext, so a
+    column called ``$x_{$`` stopped the report with a parse error. Every user-given text in
+    a chart (column, category, batch and version names) goes through here."""
+    return str(text).replace("$", r"\$")
+
+
 def pyplot() -> Any:
     """matplotlib's pyplot on the Agg backend (no display needed)."""
     import matplotlib
@@ -97,13 +104,16 @@ def metric_history_png(
     span = (high - low) or (abs(high) * 0.1) or 1.0
     window = (low - OFF_CHART_RANGES * span, high + OFF_CHART_RANGES * span)
     figure, axes = plt.subplots(figsize=(7.2, 3.2), dpi=100)
-    axes.plot(x, scores, marker="o", markersize=4, color=_LINE, linewidth=1.5, label=metric)
+    shown = plot_text(metric)
+    axes.plot(x, scores, marker="o", markersize=4, color=_LINE, linewidth=1.5, label=shown)
     drawn = [low, high]
     for test, label, value in thresholds:
         colour, style = THRESHOLD_STYLES[test]
         if window[0] <= value <= window[1]:
             axes.axhline(value, color=colour, linestyle=style, linewidth=1.3)
-            axes.plot([], [], color=colour, linestyle=style, label=f"{label} = {value:.4g}")
+            axes.plot(
+                [], [], color=colour, linestyle=style, label=plot_text(f"{label} = {value:.4g}")
+            )
             drawn.append(value)
         else:
             side = "above" if value > window[1] else "below"
@@ -112,7 +122,7 @@ def metric_history_png(
                 [],
                 color=colour,
                 linestyle=style,
-                label=f"{label} = {value:.4g} (off the chart, {side})",
+                label=plot_text(f"{label} = {value:.4g} (off the chart, {side})"),
             )
     if drift_points:
         points = sorted(set(drift_points))
@@ -139,14 +149,15 @@ def metric_history_png(
     axes.set_ylim(min(drawn) - margin, max(drawn) + margin)
     axes.set_xlim(-0.5, len(scores) - 0.5)
     if labels is not None and len(scores) <= MAX_NAMED_POINTS:
-        axes.set_xticks(x, list(labels), rotation=30, ha="right", fontsize=7)
+        names = [plot_text(label) for label in labels]
+        axes.set_xticks(x, names, rotation=30, ha="right", fontsize=7)
         axes.set_xlabel("evaluation (oldest first)")
     else:
         axes.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
         axes.set_xlabel("evaluation number (oldest first)")
-    axes.set_ylabel(metric)
+    axes.set_ylabel(shown)
     axes.grid(alpha=0.3)
-    axes.set_title(f"{metric} history ({'higher' if higher else 'lower'} is worse)")
+    axes.set_title(f"{shown} history ({'higher' if higher else 'lower'} is worse)")
     axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return figure_png(figure)
 
@@ -168,9 +179,9 @@ def distribution_png(column: str, distribution: dict[str, list]) -> bytes:
             reference, edges, fill=True, alpha=0.45, color=_REFERENCE, label="reference (training)"
         )
         axes.stairs(current, edges, fill=True, alpha=0.45, color=_CURRENT, label="current batch")
-        axes.set_xlabel(column)
+        axes.set_xlabel(plot_text(column))
     else:
-        categories = [str(c) for c in distribution["categories"]]
+        categories = [plot_text(c) for c in distribution["categories"]]
         positions = np.arange(len(categories))
         axes.bar(
             positions - 0.2, reference, width=0.4, color=_REFERENCE, label="reference (training)"
@@ -183,7 +194,7 @@ def distribution_png(column: str, distribution: dict[str, list]) -> bytes:
         axes.tick_params(axis="x", labelsize=7)
     axes.set_ylabel("share of rows")
     axes.grid(alpha=0.3, axis="y")
-    axes.set_title(f"{column}: reference vs current (drifted)")
+    axes.set_title(f"{plot_text(column)}: reference vs current (drifted)")
     axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return figure_png(figure)
 

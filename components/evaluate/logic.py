@@ -12,6 +12,7 @@ from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 from lifecycle import keys
 from lifecycle.config import LifecycleConfig
 from lifecycle.datasets import read_dataset
+from lifecycle.errors import InvalidInputError
 from lifecycle.history import evaluation_log
 from lifecycle.objects import now_stamp
 from lifecycle.registry import ModelRegistry
@@ -24,13 +25,53 @@ from lifecycle.tracking import log_evaluation
 RMSE, R2, MAE = "RMSE", "r2", "MAE"
 
 
-def compute_metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
-    """RMSE, R² and MAE of ``predicted`` against ``actual``."""
-    return {
-        RMSE: float(math.sqrt(mean_squared_error(actual, predicted))),
-        R2: float(r2_score(actual, predicted)),
-        MAE: float(mean_absolute_error(actual, predicted)),
-    }
+class UndefinedMetricError(InvalidInputError):
+    """A metric has no finite value on a batch (R² on one row or on a constant target)."""
+
+
+def _why_undefined(metric: str, actual: np.ndarray) -> str:
+    if metric == R2 and len(actual) < 2:
+        return f"R² is undefined on {len(actual)} row(s)"
+    if metric == R2 and np.all(actual == actual[0]):
+        return "R² is undefined when the target is constant (it divides by its variance)"
+    return "its value is not a finite number"
+
+
+def compute_metrics(
+    actual: np.ndarray, predicted: np.ndarray, batch: str = "the data"
+) -> dict[str, float]:
+    """RMSE, R² and MAE of ``predicted`` against ``actual``.
+
+    A metric without a finite value never enters a history: a NaN R² would make every
+    later R² test of the model silently never fire.
+
+    Args:
+        actual: the target's values.
+        predicted: the model's predictions.
+        batch: what was scored, for the error message (e.g. ``batch 'batch_7'``).
+
+    Returns:
+        The scores by metric name, all finite.
+
+    Raises:
+        UndefinedMetricError: a metric is NaN or infinite, naming ``batch`` and the metric.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):  # refused below, not warned
+        metrics = {
+            RMSE: float(math.sqrt(mean_squared_error(actual, predicted))),
+            # force_finite=False: sklearn would report a constant target's R² as 0 or 1.
+            R2: float(r2_score(actual, predicted, force_finite=False))
+            if len(actual) > 1
+            else math.nan,
+            MAE: float(mean_absolute_error(actual, predicted)),
+        }
+    for metric, score in metrics.items():
+        if not math.isfinite(score):
+            raise UndefinedMetricError(
+                f"{batch}: metric {metric} is undefined ({_why_undefined(metric, actual)}); "
+                "nothing was recorded"
+            )
+    return metrics
 
 
 @dataclass(frozen=True)
@@ -54,7 +95,9 @@ def predict(
 ) -> np.ndarray:
     """Predictions of a registered version (hash-checked before loading); ``own_run`` sees
     its own uncommitted versions too."""
-    estimator, _ = ModelRegistry(store, config.model.name, own_run).load_artifact(version)
+    estimator, _ = ModelRegistry(store, config.model.name, own_run, config.model).load_artifact(
+        version
+    )
     return estimator.predict(data[config.schema.feature_names])
 
 
@@ -84,10 +127,11 @@ def evaluate(
     """
     validate_name(batch, "batch id")
     version = ModelRegistry(store, config.model.name, run.run_id).resolve(model_reference)
-    data = read_dataset(store, dataset_key)
+    data = read_dataset(store, dataset_key, config.schema.column_names)
     predicted = predict(store, config, version, data, run.run_id)
     actual = data[config.schema.target.name].to_numpy()
-    metrics = compute_metrics(actual, predicted)
+    # Before anything is written: an undefined metric leaves the store as it was.
+    metrics = compute_metrics(actual, predicted, f"batch {batch!r} (dataset {dataset_key})")
     stamp = now_stamp()
     experiences = data.assign(prediction=predicted)
     experience_key = keys.experience_key(config.model.name, version, batch, run.run_id, run.task)

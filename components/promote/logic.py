@@ -67,12 +67,14 @@ def promote(
     champion_version = (
         registry.alias() if champion in ("", PRODUCTION) else registry.resolve(champion)
     )
-    data = read_dataset(store, dataset_key)
+    data = read_dataset(store, dataset_key, config.schema.column_names)
     actual = data[config.schema.target.name].to_numpy()
     metric = config.promotion.metric
 
     def score(version: str) -> float:
-        return compute_metrics(actual, predict(store, config, version, data, run.run_id))[metric]
+        scored = f"batch {batch!r} (model {version})"
+        predicted = predict(store, config, version, data, run.run_id)
+        return compute_metrics(actual, predicted, scored)[metric]
 
     challenger_score = score(challenger)
     champion_score = score(champion_version) if champion_version else None

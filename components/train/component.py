@@ -19,6 +19,8 @@ def train(
     """Fit the configured estimator, print its parameters and register the next version.
 
     Returns the new version (1.0 first, then 1.1, 1.2, …); it counts once the run commits.
+    The Model artifact is its skops file, which cannot run code when loaded
+    (``lifecycle export-model`` writes a pickle).
     """
     from lifecycle.task_errors import report_task_errors
 
@@ -29,6 +31,7 @@ def train(
     from components.artifacts import dataset_key_of
     from components.train.logic import train as train_model
     from lifecycle.config import config_from_json
+    from lifecycle.model_files import FORMAT
     from lifecycle.registry import ModelRegistry
     from lifecycle.runs import RunContext, run_once
     from lifecycle.store import open_store
@@ -57,9 +60,9 @@ def train(
     outputs = run_once(store, run, work)
     print(outputs["description"])
     version = outputs["version"]
-    artifact = ModelRegistry(store, config.model.name, run.run_id).artifact(version)
+    artifact = ModelRegistry(store, config.model.name, run.run_id, config.model).artifact(version)
     Path(model.path).write_bytes(artifact)
-    model.metadata.update({"version": version, "sha256": outputs["sha256"]})
+    model.metadata.update({"version": version, "sha256": outputs["sha256"], "format": FORMAT})
     model.metadata.update(outputs["test_metrics"])
     print(f"registered {config.model.name} {version}")
     return version

@@ -2,55 +2,22 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import pandas as pd
-from sklearn.base import RegressorMixin
-from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder
 
 from components.detect_drift.suite.reference import frame_profile_bytes
 from components.evaluate.logic import compute_metrics
 from lifecycle import keys
-from lifecycle.config import LifecycleConfig, ModelConfig, SchemaConfig
+from lifecycle.config import LifecycleConfig, SchemaConfig
 from lifecycle.datasets import dataset_ref, read_dataset
 from lifecycle.errors import InvalidInputError
+from lifecycle.estimators import build_estimator
 from lifecycle.registry import ModelRegistry, ModelVersion
 from lifecycle.runs import RunContext
 from lifecycle.store import Store
 from lifecycle.tracking import log_training
-
-
-def build_estimator(model: ModelConfig, schema: SchemaConfig) -> Any:
-    """Instantiate ``model.estimator`` with ``model.params``, one-hot encoding categorical features.
-
-    Raises:
-        InvalidInputError: unknown estimator, not a regressor, or a bad hyperparameter.
-    """
-    module_name, _, class_name = model.estimator.rpartition(".")
-    try:
-        estimator_class = getattr(importlib.import_module(module_name), class_name)
-    except (ImportError, AttributeError):
-        raise InvalidInputError(
-            f"config model.estimator: no estimator {model.estimator!r}"
-        ) from None
-    if not (isinstance(estimator_class, type) and issubclass(estimator_class, RegressorMixin)):
-        raise InvalidInputError(f"config model.estimator: {model.estimator!r} is not a regressor")
-    try:
-        estimator = estimator_class(**model.params)
-    except TypeError as exc:
-        raise InvalidInputError(f"config model.params: {exc}") from None
-    categorical = [column.name for column in schema.features if column.kind == "categorical"]
-    if not categorical:
-        return estimator
-    encode = ColumnTransformer(
-        [("onehot", OneHotEncoder(handle_unknown="ignore"), categorical)],
-        remainder="passthrough",
-        verbose_feature_names_out=False,
-    )
-    return Pipeline([("encode", encode), ("model", estimator)])
 
 
 def fit(frame: pd.DataFrame, config: LifecycleConfig) -> Any:
@@ -123,16 +90,21 @@ def train(
     """
     if not training_keys:
         raise InvalidInputError("train: no training datasets given")
-    frame = pd.concat([read_dataset(store, key) for key in training_keys], ignore_index=True)
+    columns = config.schema.column_names
+    frame = pd.concat(
+        [read_dataset(store, key, columns) for key in training_keys], ignore_index=True
+    )
     estimator = fit(frame, config)
     test_metrics: dict[str, float] = {}
     if test_key:
-        test = read_dataset(store, test_key)
+        test = read_dataset(store, test_key, columns)
         predictions = estimator.predict(test[config.schema.feature_names])
-        test_metrics = compute_metrics(test[config.schema.target.name].to_numpy(), predictions)
+        test_metrics = compute_metrics(
+            test[config.schema.target.name].to_numpy(), predictions, f"test dataset {test_key}"
+        )
     refs = [dataset_ref(store, key) for key in training_keys]
     description = describe(estimator, config.schema)
-    model = ModelRegistry(store, config.model.name, run.run_id).register(
+    model = ModelRegistry(store, config.model.name, run.run_id, config.model).register(
         estimator,
         run,
         # The drift suite's reference profile, so monitoring never re-reads the training data.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import uuid
 from abc import ABC, abstractmethod
 from pathlib import Path
 
@@ -140,6 +141,17 @@ class Store(ABC):
     def get_many(self, keys: list[str]) -> list[bytes]:
         """Read several objects; backends with network latency override this to read in parallel."""
         return [self.get_bytes(key) for key in keys]
+
+    def check_writable(self) -> None:
+        """Refuse a store this process cannot write, before a pipeline starts (a read-only
+        folder, read-only credentials), rather than in its first writing task.
+
+        Raises:
+            StoreError: naming the store and the reason.
+        """
+        probe = f"_probe/{uuid.uuid4().hex}"
+        self.put_bytes(probe, b"")
+        self.delete(probe)
 
     def clear(self) -> None:
         """Delete every object in the store (used to start a scenario afresh)."""

@@ -6,6 +6,7 @@ import contextlib
 import errno
 import os
 import shutil
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -17,15 +18,40 @@ _COPY_CHUNK = 1 << 20
 
 
 class LocalStore(Store):
-    """Objects are files under ``root``; a write goes to a temp file beside it, then renames."""
+    """Objects are files under ``root``; a write goes to a temp file beside it, then renames.
 
-    def __init__(self, root: str | os.PathLike[str]):
+    Every failure of the file system (a read-only folder, a full disk, a file where a folder
+    should be) is a :class:`StoreError` naming the key and the folder.
+    """
+
+    def __init__(self, root: str | os.PathLike[str], create: bool = True):
+        """Open the store folder ``root``.
+
+        Args:
+            root: the folder.
+            create: make the folder when it does not exist; False for commands that only
+                read, so that a mistyped path is an error, not a new empty store.
+
+        Raises:
+            StoreError: the folder cannot be created, or (``create`` False) does not exist.
+        """
         self.root = Path(root).resolve()
         self.uri = str(self.root)
+        if not create:
+            if not self.root.is_dir():
+                what = "is not a folder" if self.root.exists() else "does not exist"
+                raise StoreError(
+                    f"no store at {self.root}: the folder {what}; check --store or $STORE"
+                )
+            return
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise StoreError(f"cannot create store folder {self.root}: {exc.strerror}") from exc
+            raise StoreError(f"cannot create store folder {self.root}: {exc.strerror}") from None
+
+    def _failed(self, what: str, key: str, exc: OSError) -> StoreError:
+        reason = exc.strerror or type(exc).__name__
+        return StoreError(f"store {self.uri}: cannot {what} {key!r}: {reason}")
 
     def _path(self, key: str) -> Path:
         return self.root / validate_key(key)
@@ -33,16 +59,27 @@ class LocalStore(Store):
     def _write_temp(self, path: Path, data: bytes) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         temp = path.parent / f"{_TEMP_PREFIX}{uuid.uuid4().hex}"
-        with open(temp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+        try:
+            with open(temp, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError:
+            temp.unlink(missing_ok=True)  # e.g. a full disk: leave no partial file behind
+            raise
         return temp
 
     def put_bytes(self, key: str, data: bytes) -> None:
         path = self._path(key)
-        temp = self._write_temp(path, data)
-        os.replace(temp, path)
+        try:
+            temp = self._write_temp(path, data)
+        except OSError as exc:
+            raise self._failed("write", key, exc) from None
+        try:
+            os.replace(temp, path)
+        except OSError as exc:
+            temp.unlink(missing_ok=True)
+            raise self._failed("write", key, exc) from None
 
     def put_file(self, key: str, path: str | os.PathLike[str], move: bool = False) -> None:
         target = self._path(key)
@@ -83,14 +120,19 @@ class LocalStore(Store):
 
     def put_if_absent(self, key: str, data: bytes) -> bool:
         path = self._path(key)
-        temp = self._write_temp(path, data)
+        try:
+            temp = self._write_temp(path, data)
+        except OSError as exc:
+            raise self._failed("create", key, exc) from None
         try:
             # link() fails when the target exists, so creation is atomic and exclusive.
             os.link(temp, path)
         except FileExistsError:
             return False
+        except OSError as exc:
+            raise self._failed("create", key, exc) from None
         finally:
-            temp.unlink()
+            temp.unlink(missing_ok=True)
         return True
 
     def get_bytes(self, key: str) -> bytes:
@@ -99,6 +141,8 @@ class LocalStore(Store):
             return path.read_bytes()
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise KeyNotFoundError(f"no object {key!r} in store {self.uri}") from None
+        except OSError as exc:
+            raise self._failed("read", key, exc) from None
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
@@ -106,6 +150,16 @@ class LocalStore(Store):
     def local_path(self, key: str) -> Path | None:
         path = self._path(key)
         return path if path.is_file() else None
+
+    def check_writable(self) -> None:
+        """A probe file in the store folder, removed at once (no object is written)."""
+        try:
+            handle, name = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=self.root)
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise StoreError(f"store {self.uri} is not writable: {reason}") from None
+        os.close(handle)
+        os.unlink(name)
 
     def list_keys(self, prefix: str = "") -> list[str]:
         validate_prefix(prefix)
@@ -123,7 +177,10 @@ class LocalStore(Store):
         return sorted(keys)
 
     def delete(self, key: str) -> None:
-        self._path(key).unlink(missing_ok=True)
+        try:
+            self._path(key).unlink(missing_ok=True)
+        except OSError as exc:
+            raise self._failed("delete", key, exc) from None
 
     def list_modified(self, prefix: str = "") -> dict[str, float]:
         found = {}

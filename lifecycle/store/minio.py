@@ -21,6 +21,7 @@ import logging
 import os
 import random
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -232,6 +233,17 @@ def _is_transient(exc: BaseException) -> bool:
     return False
 
 
+def _not_s3(exc: BaseException) -> str | None:
+    """What a non-S3 answer was (e.g. ``HTTP 200, text/html``), or None for an S3 answer."""
+    if isinstance(exc, InvalidResponseError):
+        status = getattr(exc, "_code", "?")
+        kind = (getattr(exc, "_content_type", None) or "no content type").split(";")[0]
+        return f"HTTP {status}, {kind}"
+    if isinstance(exc, ET.ParseError):  # a 200 whose body is not XML, e.g. a web page
+        return "a body that is not S3's XML"
+    return None
+
+
 def _connection_reason(exc: BaseException) -> str:
     text = str(exc).lower()
     for needle, reason in (
@@ -251,8 +263,8 @@ def _connection_reason(exc: BaseException) -> str:
 class MinioStore(Store):
     """Objects in a MinIO bucket, optionally under a key prefix."""
 
-    def __init__(self, settings: MinioSettings):
-        """Connect and create the bucket when absent.
+    def __init__(self, settings: MinioSettings, create: bool = True):
+        """Connect and create the bucket when absent (unless ``create`` is False).
 
         Raises:
             StoreError: no credentials in the environment, or the server cannot be used
@@ -278,17 +290,21 @@ class MinioStore(Store):
             region="us-east-1",  # skips a GetBucketLocation round trip per bucket
             http_client=http,
         )
-        self._ensure_bucket()
+        self._ensure_bucket(create)
 
     @classmethod
-    def from_uri(cls, uri: str) -> MinioStore:
+    def from_uri(cls, uri: str, create: bool = True) -> MinioStore:
         """The store named by ``minio://HOST:PORT/BUCKET[/PREFIX]`` (``minios://``: TLS).
+
+        Args:
+            uri: the store URI.
+            create: create the bucket when absent; False for commands that only read.
 
         Raises:
             InvalidInputError: malformed URI or tuning variable.
             StoreError: see :meth:`__init__`.
         """
-        return cls(MinioSettings.from_uri(uri))
+        return cls(MinioSettings.from_uri(uri), create)
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -299,6 +315,12 @@ class MinioStore(Store):
         """One line saying which of endpoint, credentials, bucket or other is at fault."""
         where = f"MinIO store {self.uri}"
         tried = f" after {attempts} attempts in {elapsed:.1f}s" if attempts > 1 else ""
+        answer = _not_s3(exc)
+        if answer is not None:
+            return StoreError(
+                f"{where}: endpoint {self.settings.endpoint} does not answer as S3 ({answer}) "
+                f"while trying to {what}{tried}; is it the MinIO API's host and port?"
+            )
         if isinstance(exc, S3Error):
             code = exc.code or "error"
             if code in _CREDENTIAL_CODES:
@@ -319,7 +341,8 @@ class MinioStore(Store):
                 f"{where}: endpoint {self.settings.endpoint} unreachable "
                 f"({_connection_reason(exc)}) while trying to {what}{tried}; is the server running?"
             )
-        return StoreError(f"{where}: cannot {what}: {type(exc).__name__}: {exc}{tried}")
+        detail = " ".join(str(exc).split())  # one line, whatever the server sent
+        return StoreError(f"{where}: cannot {what}: {type(exc).__name__}: {detail}{tried}")
 
     def _call(self, what: str, action: Callable[[], T]) -> T:
         """Run ``action``, retrying transient failures per the retry policy."""
@@ -329,7 +352,7 @@ class MinioStore(Store):
         while True:
             try:
                 return action()
-            except (MinioException, urllib3.exceptions.HTTPError, OSError) as exc:
+            except (MinioException, urllib3.exceptions.HTTPError, OSError, ET.ParseError) as exc:
                 if isinstance(exc, S3Error) and exc.code in _MISSING_KEY_CODES:
                     raise
                 elapsed = time.monotonic() - started
@@ -352,7 +375,7 @@ class MinioStore(Store):
                 time.sleep(delay)
                 attempt += 1
 
-    def _ensure_bucket(self) -> None:
+    def _ensure_bucket(self, create: bool) -> None:
         def ensure() -> None:
             # A GET, not bucket_exists(): a HEAD's 403 has no body, so it cannot tell wrong
             # credentials (InvalidAccessKeyId, SignatureDoesNotMatch) from AccessDenied.
@@ -363,6 +386,11 @@ class MinioStore(Store):
             except S3Error as exc:
                 if exc.code != "NoSuchBucket":
                     raise
+            if not create:
+                raise StoreError(
+                    f"no store at {self.uri}: bucket {self.bucket!r} does not exist; check "
+                    "--store or $STORE"
+                )
             try:
                 self._client.make_bucket(self.bucket)
             except S3Error as exc:

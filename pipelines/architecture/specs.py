@@ -9,7 +9,8 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-# The pipelines, in the order their stages run.
+# The lifecycle's pipelines, in the order their stages run (batch scoring, a use of the
+# production model outside the lifecycle, is documented in components/predict/README.md).
 PIPELINE_FILES: tuple[str, ...] = (
     "pipelines/training_pipeline.yaml",
     "pipelines/monitoring_pipeline.yaml",
@@ -42,6 +43,8 @@ def header_description(text: str) -> str:
         body = line[1:]
         if body.startswith(" Description:"):
             lines.append(body.split(":", 1)[1].strip())
+        elif lines and not body.strip():  # a blank line between paragraphs
+            continue
         elif lines and body.startswith("    ") and ":" not in body.split()[0]:
             lines.append(body.strip())
         elif lines:

@@ -28,6 +28,10 @@ NOT_AREAS = ("_VIEW", "_RECORDS", "_FILE", "_ALIAS")
 VIEW_SUFFIX = "_VIEW"
 # A call whose name starts with one of these writes; any other call of an accessor reads.
 WRITE_VERBS = ("write", "register", "set_", "append", "put", "save")
+# Areas of keys.py that no drawn pipeline's stage reads or writes: the served and batch
+# predictions (written by `lifecycle serve` and the batch-scoring pipeline; README's store layout
+# lists them).
+UNDRAWN_AREAS = frozenset({"PREDICTIONS"})
 # Modules of a stage that are not its logic: the KFP adapter, the course's pure tests.
 NOT_LOGIC = ("component.py", "__init__.py")
 
@@ -146,6 +150,8 @@ def store_artefacts(root: Path = ROOT) -> list[StoreArtefact]:
                     helpers=frozenset(),
                 )
             )
+            continue
+        if name in UNDRAWN_AREAS:
             continue
         if name.endswith(NOT_AREAS):
             continue

@@ -3,9 +3,11 @@
 Every task is an oval, every artifact it outputs a rectangle of its own, every pipeline input
 wired to a component's ``source`` a rectangle (the file a run reads). An arrow goes from each
 producer to each consumer of an artifact or a parameter, from each ``.after()`` dependency to
-its task, and from the output a ``dsl.If`` tests to the branch's container. The store's areas
-and histories (:mod:`pipelines.architecture.store`) are rectangles too, with an arrow for each
-read or write a stage's logic makes.
+its task, and from the output a ``dsl.If`` tests to what it guards: the retraining branch's
+container, or the first tasks of another branch (the monitoring run's "new batch" gate). The
+exit handler's body is drawn as it runs, its exit task (``finalize``) in its pipeline's column.
+The store's areas and histories (:mod:`pipelines.architecture.store`) are rectangles too, with
+an arrow for each read or write a stage's logic makes.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from pipelines.architecture.specs import (
 from pipelines.architecture.store import store_access, store_artefacts
 
 TRAINING_PIPELINE = "lifecycle-training"
+# The branch drawn as a container in the retraining column (pipelines.monitoring's name for it).
+RETRAIN_BRANCH = "drift-detected"
 # Components of the data stage, whichever pipeline runs them.
 DATA_COMPONENTS = frozenset({"validate", "ingest"})
 # A pipeline input wired to this component input is a data source (a CSV or Parquet file).
@@ -74,7 +78,7 @@ class PipelineWalk:
         return self.name.removeprefix("lifecycle-")
 
     def run(self) -> None:
-        self.walk(self.spec["root"]["dag"], [], {}, None)
+        self.walk(self.spec["root"]["dag"], [], {}, None, {})
 
     def lane(self, component: str, condition: str | None) -> str:
         if component in DATA_COMPONENTS:
@@ -89,11 +93,21 @@ class PipelineWalk:
         path: list[str],
         scope: dict[str, Producer],
         condition: str | None,
+        outer: dict[str, str],
     ) -> None:
-        """Add the tasks of ``dag``; ``scope`` maps its input channels to their producers."""
+        """Add the tasks of ``dag``; ``scope`` maps its input channels to their producers,
+        ``outer`` the names of the enclosing DAGs' tasks to their blocks (KFP names a task once
+        per pipeline, so an inner task may name an outer one as its producer)."""
         components = self.spec["components"]
         tasks = dag["tasks"]
-        blocks = {name: ".".join([self.short, *path, name]) for name in tasks}
+        blocks = {
+            **outer,
+            **{
+                name: ".".join([self.short, *path, name])
+                for name, task in tasks.items()
+                if "dag" not in components[task["componentRef"]["name"]]
+            },
+        }
         for task_name, task in tasks.items():
             if "dag" not in components[task["componentRef"]["name"]]:
                 self.add_task(blocks[task_name], task_name, task, path, condition)
@@ -102,7 +116,7 @@ class PipelineWalk:
             output = reference.get("taskOutputArtifact") or reference.get("taskOutputParameter")
             if output is not None:
                 key = output.get("outputArtifactKey") or output["outputParameterKey"]
-                return Producer(blocks[output["producerTask"]], key)
+                return Producer(blocks.get(output["producerTask"]), key)
             channel = reference.get("componentInputArtifact") or reference.get(
                 "componentInputParameter"
             )
@@ -122,19 +136,26 @@ class PipelineWalk:
             component_ref = task["componentRef"]["name"]
             if "dag" in components[component_ref]:
                 label = task.get("taskInfo", {}).get("name", task_name)
-                condition_id = ".".join([self.short, *path, label])
-                self.add_condition(condition_id, label, task, found)
                 inner = {name: p for name, p in found.items() if p is not None}
                 walk_dag = components[component_ref]["dag"]
-                self.walk(walk_dag, [*path, label], inner, condition_id)
-                target = condition_id
+                if label == RETRAIN_BRANCH:
+                    condition_id = ".".join([self.short, *path, label])
+                    self.add_condition(condition_id, label, task, found)
+                    self.walk(walk_dag, [*path, label], inner, condition_id, blocks)
+                    target = condition_id
+                else:  # the exit handler's body, or a gate: drawn as its tasks run
+                    self.walk(walk_dag, [*path, label], inner, condition, blocks)
+                    self.add_gate(task, found, walk_dag, [*path, label])
+                    continue
             else:
                 target = blocks[task_name]
                 for name, found_producer in found.items():
                     if found_producer is not None:
                         self.add_input(target, name, found_producer)
             for dependency in task.get("dependentTasks") or []:
-                if blocks[dependency] not in fed_by:
+                # A dependency on a group (the exit task's on the exit handler's body) is the
+                # exit handler's: the exit task's description says it runs after the body.
+                if dependency in blocks and blocks[dependency] not in fed_by:
                     self.arch.add_edge(Edge(blocks[dependency], target, "after", "after"))
 
     def add_task(
@@ -235,6 +256,32 @@ class PipelineWalk:
                 self.arch.add_edge(
                     Edge(tested.block, condition_id, "trigger", expression_tail(readable))
                 )
+
+    def add_gate(
+        self,
+        task: dict[str, Any],
+        found: dict[str, Producer | None],
+        dag: dict[str, Any],
+        path: list[str],
+    ) -> None:
+        """A ``dsl.If`` drawn without a container: an arrow from the output it tests to each
+        task of the branch that waits for nothing else in it."""
+        expression = task.get("triggerPolicy", {}).get("condition", "")
+        if not expression:
+            return  # the exit handler's body: no test
+        readable = condition_label(expression)
+        entries = [
+            name
+            for name, inner in dag["tasks"].items()
+            if not set(inner.get("dependentTasks") or []) & set(dag["tasks"])
+        ]
+        for channel in _CHANNEL.findall(expression):
+            tested = found.get(f"pipelinechannel--{channel}")
+            if tested is None or tested.block is None:
+                continue
+            for entry in entries:
+                target = ".".join([self.short, *path, entry])
+                self.arch.add_edge(Edge(tested.block, target, "trigger", expression_tail(readable)))
 
 
 def expression_tail(readable: str) -> str:

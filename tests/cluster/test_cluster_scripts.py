@@ -93,8 +93,10 @@ def test_scripts_use_the_manifests_namespace_which_is_not_a_make_variable() -> N
     assert base["namespace"] == NAMESPACE
     for script in ("kfp-deploy.sh", "kfp-port-forward.sh", "kfp-upload-data.sh"):
         assert re.search(rf"^namespace={NAMESPACE}$", (SCRIPTS / script).read_text(), re.M), script
+    # KFP_NAMESPACE is the client's multi-user profile namespace (read from the environment by
+    # pipelines/kfp_client.py), never a make variable that would move our manifests.
     for makefile in (REPO / "mk").glob("*.mk"):
-        assert "KFP_NAMESPACE" not in makefile.read_text(), makefile
+        assert not re.search(r"^\s*(export\s+)?KFP_NAMESPACE\s*[:?+]?=", makefile.read_text(), re.M)
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make absent")
@@ -121,37 +123,74 @@ def test_make_passes_kubectl_to_the_script(target: str, script: str) -> None:
 # --- manifests-secret, manifests-check -----------------------------------------------------
 
 
-def test_manifests_secret_writes_random_hex_once(tmp_path: Path) -> None:
-    env_file = tmp_path / "minio.env"
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("MINIO_ACCESS_KEY", "MINIO_SECRET_KEY", "FORCE")
-    }
+# env file -> the variables that may set its access and secret key.
+SECRET_FILES = {
+    "minio-root.env": ("MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"),
+    "minio.env": ("KFP_MINIO_ACCESS_KEY", "KFP_MINIO_SECRET_KEY"),
+    "lifecycle-stage.env": ("MINIO_ACCESS_KEY", "MINIO_SECRET_KEY"),
+}
+
+
+def _secret_env(**given: str) -> dict[str, str]:
+    names = {name for pair in SECRET_FILES.values() for name in pair} | {"FORCE"}
+    return {**{k: v for k, v in os.environ.items() if k not in names}, **given}
+
+
+def _values(path: Path) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in path.read_text().splitlines())
+
+
+def test_manifests_secret_writes_random_hex_once_per_user(tmp_path: Path) -> None:
     result = subprocess.run(
-        ["bash", str(SCRIPTS / "manifests-secret.sh"), str(env_file)],
-        capture_output=True, text=True, check=False, env=env,
+        ["bash", str(SCRIPTS / "manifests-secret.sh"), str(tmp_path)],
+        capture_output=True, text=True, check=False, env=_secret_env(),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    first = env_file.read_text()
-    values = dict(line.split("=", 1) for line in first.splitlines())
-    assert re.fullmatch(r"[0-9a-f]{16}", values["accesskey"])
-    assert re.fullmatch(r"[0-9a-f]{40}", values["secretkey"])
-    assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
-    again = _run("manifests-secret.sh", str(env_file), env={"FORCE": "0"})
-    assert again.returncode == 0 and "keeping" in again.stdout
-    assert env_file.read_text() == first
+    first = {name: (tmp_path / name).read_text() for name in SECRET_FILES}
+    access_keys = set()
+    for name in SECRET_FILES:
+        values = _values(tmp_path / name)
+        assert re.fullmatch(r"[0-9a-f]{16}", values["accesskey"]), name
+        assert re.fullmatch(r"[0-9a-f]{40}", values["secretkey"]), name
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name
+        access_keys.add(values["accesskey"])
+    assert len(access_keys) == 3
+    again = subprocess.run(
+        ["bash", str(SCRIPTS / "manifests-secret.sh"), str(tmp_path)],
+        capture_output=True, text=True, check=False, env=_secret_env(FORCE="0"),
+    )  # fmt: skip
+    assert again.returncode == 0 and again.stdout.count("keeping") == 3
+    assert {name: (tmp_path / name).read_text() for name in SECRET_FILES} == first
 
 
-def test_manifests_secret_takes_given_keys_and_rejects_unsafe_ones(tmp_path: Path) -> None:
-    env_file = tmp_path / "minio.env"
-    given = {"MINIO_ACCESS_KEY": "alice01", "MINIO_SECRET_KEY": "s3cretvalue1", "FORCE": "1"}
-    assert _run("manifests-secret.sh", str(env_file), env=given).returncode == 0
-    assert env_file.read_text() == "accesskey=alice01\nsecretkey=s3cretvalue1\n"
+def test_manifests_secret_takes_given_keys_and_rejects_unsafe_or_shared_ones(
+    tmp_path: Path,
+) -> None:
+    given = {
+        "MINIO_ROOT_USER": "root01",
+        "MINIO_ROOT_PASSWORD": "rootsecret01",
+        "KFP_MINIO_ACCESS_KEY": "kfp01",
+        "KFP_MINIO_SECRET_KEY": "kfpsecret01",
+        "MINIO_ACCESS_KEY": "stage01",
+        "MINIO_SECRET_KEY": "s3cretvalue1",
+        "FORCE": "1",
+    }
+    run = ["bash", str(SCRIPTS / "manifests-secret.sh"), str(tmp_path)]
+    result = subprocess.run(run, capture_output=True, text=True, env=_secret_env(**given))
+    assert result.returncode == 0, result.stderr
+    for name, (access, secret) in SECRET_FILES.items():
+        assert _values(tmp_path / name) == {"accesskey": given[access], "secretkey": given[secret]}
+    written = (tmp_path / "lifecycle-stage.env").read_text()
+
     unsafe = {**given, "MINIO_SECRET_KEY": "has:colon@and/slash"}
-    result = _run("manifests-secret.sh", str(env_file), env=unsafe)
+    result = subprocess.run(run, capture_output=True, text=True, env=_secret_env(**unsafe))
     assert result.returncode == 1 and "MINIO_SECRET_KEY" in result.stderr
-    assert env_file.read_text() == "accesskey=alice01\nsecretkey=s3cretvalue1\n"
+    assert (tmp_path / "lifecycle-stage.env").read_text() == written
+
+    shared = {**given, "MINIO_ACCESS_KEY": "root01"}
+    result = subprocess.run(run, capture_output=True, text=True, env=_secret_env(**shared))
+    assert result.returncode == 1 and "must all differ" in result.stderr
+    assert (tmp_path / "lifecycle-stage.env").read_text() == written
 
 
 def test_manifests_check_names_the_overlay_and_resource_that_fail(tmp_path: Path) -> None:

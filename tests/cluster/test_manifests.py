@@ -1,8 +1,9 @@
 """The Kubernetes manifests, rendered with the project's kustomize and schema-checked offline.
 
-No cluster is needed. ``make manifests-check``'s own command (``$(MANIFESTS_CHECK)`` of
-mk/cluster.mk: scripts/manifests-check.sh over every offline overlay) runs here on a copy of
-``manifests/`` with test credentials in place of the git-ignored ``minio.env``; it renders each
+No cluster is needed (test_apiserver.py then sends the same render to a real API server).
+``make manifests-check``'s own command (``$(MANIFESTS_CHECK)`` of mk/cluster.mk:
+scripts/manifests-check.sh over every offline overlay) runs on a copy of ``manifests/`` with
+test credentials in place of the git-ignored env files (tests/cluster/rendering.py); it renders each
 overlay with kustomize and validates every resource against the Kubernetes OpenAPI schemas
 shipped by kubernetes-validate. The tests below then assert the rendered objects. The two
 overlays that fetch upstream KFP (``kfp``, ``kind``) are checked through their ``-offline``
@@ -13,12 +14,9 @@ The scripts behind the make targets are tested in test_cluster_scripts.py.
 from __future__ import annotations
 
 import base64
-import os
 import re
-import shlex
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,26 +24,29 @@ from typing import Any
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
-MANIFESTS = REPO / "manifests"
-SCRIPTS = REPO / "scripts"
-CLUSTER_MK = REPO / "mk" / "cluster.mk"
-KUSTOMIZE = REPO / ".tools" / "bin" / "kustomize"
-VENV_BIN = Path(sys.executable).parent
+from lifecycle.images import BASE, MINIO, image_tag
+from tests.cluster.rendering import (
+    MANIFESTS,
+    NAMESPACE,
+    OFFLINE_OVERLAYS,
+    REMOTE_OVERLAYS,
+    REPO,
+    SECRETS,
+    Resource,
+    load_docs,
+    make_eval,
+    make_var,
+)
 
-# What `make manifests-check` renders, and the overlays that fetch upstream KFP instead.
-OFFLINE_OVERLAYS = ("kfp-offline", "kind-offline", "minio")
-REMOTE_OVERLAYS = ("kfp", "kind")
-NAMESPACE = "kubeflow"
-MINIO_SECRET_NAME = "mlpipeline-minio-artifact"
+SCRIPTS = REPO / "scripts"
+MINIO_SECRET_NAME = "mlpipeline-minio-artifact"  # KFP's user, as KFP names it
+ROOT_SECRET_NAME = "minio-root"
+STAGE_SECRET_NAME = "lifecycle-minio-stage"
 MINIO_SERVICE = "minio-service"
 MINIO_PORT = 9000
 KFP_BUCKET = "mlpipeline"
 LIFECYCLE_BUCKET = "lifecycle"
 NODEPORT_SERVICES = {"ml-pipeline-ui-nodeport", "ml-pipeline-nodeport"}
-# Recognisable test credentials, written only into the temporary copy of manifests/.
-TEST_ACCESS_KEY = "testaccess0123"
-TEST_SECRET_KEY = "testsecret0123456789abcdef"
 # Fields of kind's v1alpha4 Cluster and Node (sigs.k8s.io/kind pkg/apis/config/v1alpha4).
 KIND_CLUSTER_FIELDS = {
     "kind", "apiVersion", "name", "nodes", "networking", "featureGates", "runtimeConfig",
@@ -58,47 +59,15 @@ KIND_NODE_FIELDS = {
 }  # fmt: skip
 KIND_PORT_MAPPING_FIELDS = {"containerPort", "hostPort", "listenAddress", "protocol"}
 
-Resource = dict[str, Any]
 
 pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make absent")
 
 
-# --- helpers (no conftest: tests/conftest.py belongs to the shared fixtures) ---------------
-
-
-def require_tool(path: Path, how: str) -> Path:
-    """Return ``path`` if it is an executable; else skip, or fail when REQUIRE_SERVICES=1."""
-    if path.is_file() and os.access(path, os.X_OK):
-        return path
-    reason = f"{path.relative_to(REPO) if path.is_relative_to(REPO) else path} is not built: {how}"
-    if os.environ.get("REQUIRE_SERVICES") == "1":
-        pytest.fail(f"REQUIRE_SERVICES=1 but {reason}")
-    pytest.skip(reason)
-
-
-def make_var(name: str) -> str:
-    """The default of ``NAME ?= value`` in mk/cluster.mk (the single source of the pins)."""
-    match = re.search(rf"^{name} \?= (\S+)$", CLUSTER_MK.read_text(), re.MULTILINE)
-    assert match, f"{name} is not set in {CLUSTER_MK}"
-    return match.group(1)
-
-
-def make_eval(expression: str, *assignments: str) -> str:
-    """What make expands ``expression`` to, with the project's makefiles and ``assignments``."""
-    show = ["make", "--no-print-directory", "--eval", f"show-value: ; @echo {expression}"]
-    result = subprocess.run(
-        [*show, "show-value", *assignments], cwd=REPO, capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip()
+# --- helpers --------------------------------------------------------------------------------
 
 
 def k8s_version() -> str:
     return make_var("K8S_VERSION")
-
-
-def load_docs(text: str) -> list[Resource]:
-    return [doc for doc in yaml.safe_load_all(text) if doc]
 
 
 def kustomization(path: str) -> Resource:
@@ -124,42 +93,12 @@ def git(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=False)
 
 
-# --- fixtures -------------------------------------------------------------------------------
+# --- fixtures (the render itself is tests/cluster/conftest.py's) -------------------------------
 
 
 @pytest.fixture(scope="module")
-def manifests_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of manifests/ with test credentials as the generator's env file."""
-    root = tmp_path_factory.mktemp("manifests") / "manifests"
-    shutil.copytree(MANIFESTS, root, ignore=shutil.ignore_patterns("minio.env"))
-    env_file = root / "overlays" / "minio" / "minio.env"
-    env_file.write_text(f"accesskey={TEST_ACCESS_KEY}\nsecretkey={TEST_SECRET_KEY}\n")
-    return root
-
-
-@pytest.fixture(scope="module")
-def manifests_check(
-    manifests_copy: Path, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[subprocess.CompletedProcess[str], Path]:
-    """``make manifests-check``'s command, run on the copy; its result and output folder."""
-    require_tool(KUSTOMIZE, "run `make kustomize-install`")
-    require_tool(VENV_BIN / "kubernetes-validate", "run `make install`")
-    out = tmp_path_factory.mktemp("rendered")
-    command = make_eval(
-        "$(MANIFESTS_CHECK)", f"MANIFESTS_DIR={manifests_copy}", f"MANIFESTS_OUT={out}"
-    )
-    result = subprocess.run(
-        shlex.split(command), cwd=REPO, capture_output=True, text=True, check=False
-    )
-    return result, out
-
-
-@pytest.fixture(scope="module")
-def rendered(manifests_check) -> dict[str, list[Resource]]:
-    """Every offline overlay as `make manifests-check` rendered it."""
-    result, out = manifests_check
-    assert result.returncode == 0, result.stdout + result.stderr
-    return {name: load_docs((out / f"{name}.yaml").read_text()) for name in OFFLINE_OVERLAYS}
+def manifests_check(manifests_checked) -> tuple[subprocess.CompletedProcess[str], Path]:
+    return manifests_checked
 
 
 @pytest.fixture(scope="module")
@@ -235,15 +174,27 @@ def test_every_namespaced_resource_is_in_kubeflow(
 # --- MinIO ----------------------------------------------------------------------------------
 
 
-def test_minio_and_mc_images_are_pinned_release_tags(ours: list[Resource]) -> None:
-    images = [c["image"] for r in ours if r["kind"] in ("Deployment", "Job") for c in containers(r)]
-    assert any(i.startswith("quay.io/minio/minio:") for i in images), images
-    assert any(i.startswith("quay.io/minio/mc:") for i in images), images
-    for image in images:
-        name, _, tag = image.rpartition(":")
-        assert name and "/" not in tag, f"{image} has no tag"
-        assert tag != "latest", f"{image} is not pinned"
-        assert re.fullmatch(r"RELEASE\.\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ", tag), image
+def test_our_images_are_the_content_tags_of_lifecycle_images(ours: list[Resource]) -> None:
+    images = {
+        r["metadata"]["name"]: [c["image"] for c in containers(r)]
+        for r in ours
+        if r["kind"] in ("Deployment", "Job")
+    }
+    # MinIO runs our image of the pinned server; the setup Job runs the project's base image.
+    assert images == {"minio": [image_tag(MINIO)], "minio-setup": [image_tag(BASE)]}
+    assert "quay.io" not in yaml.safe_dump_all(ours)
+
+
+def test_the_manifests_name_images_only_through_the_generated_component() -> None:
+    short = {"lifecycle-minio", "lifecycle-base"}
+    for path in (MANIFESTS / "base").glob("*.yaml"):
+        for doc in load_docs(path.read_text()):
+            if doc["kind"] in ("Deployment", "Job"):
+                assert {c["image"] for c in containers(doc)} <= short, path
+    ignored = git("check-ignore", "-q", "manifests/components/lifecycle-images/kustomization.yaml")
+    assert ignored.returncode == 0, "the generated images Component must be git-ignored"
+    overlay = kustomization("overlays/minio")
+    assert overlay["components"] == ["../../components/lifecycle-images"]
 
 
 def test_minio_deployment_has_probes_requests_and_runs_as_non_root(ours: list[Resource]) -> None:
@@ -269,7 +220,7 @@ def test_minio_reads_its_root_credentials_from_the_generated_secret(ours: list[R
     (container,) = find(ours, "Deployment", "minio")["spec"]["template"]["spec"]["containers"]
     env = env_of(container)
     for var, key in (("MINIO_ROOT_USER", "accesskey"), ("MINIO_ROOT_PASSWORD", "secretkey")):
-        assert env[var]["valueFrom"]["secretKeyRef"] == {"name": MINIO_SECRET_NAME, "key": key}
+        assert env[var]["valueFrom"]["secretKeyRef"] == {"name": ROOT_SECRET_NAME, "key": key}
 
 
 def test_minio_service_selects_the_minio_pods_on_9000(ours: list[Resource]) -> None:
@@ -279,16 +230,39 @@ def test_minio_service_selects_the_minio_pods_on_9000(ours: list[Resource]) -> N
     assert MINIO_PORT in [p["port"] for p in service["spec"]["ports"]]
 
 
-def test_bucket_job_creates_kfp_and_lifecycle_buckets(ours: list[Resource]) -> None:
-    job = find(ours, "Job", "minio-buckets")
+def test_setup_job_gives_kfp_and_the_stages_a_user_each(ours: list[Resource]) -> None:
+    job = find(ours, "Job", "minio-setup")
     (container,) = job["spec"]["template"]["spec"]["containers"]
-    assert container["args"][:2] == ["mb", "--ignore-existing"]
-    assert {f"local/{KFP_BUCKET}", f"local/{LIFECYCLE_BUCKET}"} <= set(container["args"])
-    env = env_of(container)
-    assert env["MC_HOST_local"]["value"].endswith(f"@{MINIO_SERVICE}:{MINIO_PORT}")
+    assert container["command"] == ["python", "-m", "lifecycle.store.provision"]
+    assert container["args"] == [
+        f"--endpoint={MINIO_SERVICE}:{MINIO_PORT}",
+        f"--grant={KFP_BUCKET}=KFP",
+        f"--grant={LIFECYCLE_BUCKET}=STAGE",
+    ]
+    env = {name: e["valueFrom"]["secretKeyRef"] for name, e in env_of(container).items()}
+    assert env == {
+        "MINIO_ROOT_USER": {"name": ROOT_SECRET_NAME, "key": "accesskey"},
+        "MINIO_ROOT_PASSWORD": {"name": ROOT_SECRET_NAME, "key": "secretkey"},
+        "KFP_ACCESS_KEY": {"name": MINIO_SECRET_NAME, "key": "accesskey"},
+        "KFP_SECRET_KEY": {"name": MINIO_SECRET_NAME, "key": "secretkey"},
+        "STAGE_ACCESS_KEY": {"name": STAGE_SECRET_NAME, "key": "accesskey"},
+        "STAGE_SECRET_KEY": {"name": STAGE_SECRET_NAME, "key": "secretkey"},
+    }
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert job["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"] is True
+    assert job["spec"]["template"]["spec"]["automountServiceAccountToken"] is False
     assert job["spec"]["backoffLimit"] >= 3
+
+
+def test_only_minio_and_the_setup_job_read_the_root_secret(
+    rendered: dict[str, list[Resource]],
+) -> None:
+    for overlay, resources in rendered.items():
+        readers = set()
+        for resource in resources:
+            if ROOT_SECRET_NAME in yaml.safe_dump(resource.get("spec", {})):
+                readers.add(f"{resource['kind']}/{resource['metadata']['name']}")
+        assert readers == {"Deployment/minio", "Job/minio-setup"}, overlay
 
 
 def test_every_container_has_requests_and_pull_policy_if_not_present(
@@ -318,21 +292,27 @@ def test_lifecycle_store_configmap_points_at_the_lifecycle_bucket(ours: list[Res
 # --- the Secret: generated, never committed -----------------------------------------------
 
 
-def test_secret_is_generated_from_the_env_file(ours: list[Resource]) -> None:
-    secrets = [r for r in ours if r["kind"] == "Secret"]
-    assert [s["metadata"]["name"] for s in secrets] == [MINIO_SECRET_NAME]
-    data = {k: base64.b64decode(v).decode() for k, v in secrets[0]["data"].items()}
-    assert data == {"accesskey": TEST_ACCESS_KEY, "secretkey": TEST_SECRET_KEY}
+def test_each_secret_is_generated_from_its_env_file(ours: list[Resource]) -> None:
+    secrets = {r["metadata"]["name"]: r for r in ours if r["kind"] == "Secret"}
+    assert set(secrets) == {name for name, _, _ in SECRETS.values()}
+    for name, access, secret in SECRETS.values():
+        data = {k: base64.b64decode(v).decode() for k, v in secrets[name]["data"].items()}
+        assert data == {"accesskey": access, "secretkey": secret}, name
     kustomization = yaml.safe_load((MANIFESTS / "overlays/minio/kustomization.yaml").read_text())
-    (generator,) = kustomization["secretGenerator"]
-    assert generator["envs"] == ["minio.env"]
-    assert generator["options"]["disableNameSuffixHash"] is True
+    generators = {g["name"]: g for g in kustomization["secretGenerator"]}
+    for env_file, (name, _, _) in SECRETS.items():
+        assert generators[name]["envs"] == [env_file]
+        assert generators[name]["options"]["disableNameSuffixHash"] is True
 
 
-def test_secret_env_file_is_git_ignored_and_untracked() -> None:
-    env_file = "manifests/overlays/minio/minio.env"
-    assert git("check-ignore", "-q", env_file).returncode == 0, f"{env_file} is not git-ignored"
-    assert git("ls-files", "--error-unmatch", env_file).returncode != 0, f"{env_file} is tracked"
+@pytest.mark.parametrize("env_file", sorted(SECRETS))
+def test_secret_env_files_are_git_ignored_and_untracked(env_file: str) -> None:
+    path = f"manifests/overlays/minio/{env_file}"
+    assert git("check-ignore", "-q", path).returncode == 0, f"{path} is not git-ignored"
+    assert git("ls-files", "--error-unmatch", path).returncode != 0, f"{path} is tracked"
+
+
+def test_the_env_example_holds_no_values() -> None:
     example = (MANIFESTS / "overlays/minio/minio.env.example").read_text()
     values = dict(
         line.split("=", 1) for line in example.splitlines() if line and not line.startswith("#")
@@ -427,20 +407,30 @@ def test_argo_archives_logs_to_our_minio(kfp: list[Resource]) -> None:
     assert s3["accessKeySecret"] == {"name": MINIO_SECRET_NAME, "key": "accesskey"}
 
 
-def test_seaweedfs_is_gone_and_only_the_generated_secret_remains(kfp: list[Resource]) -> None:
+def test_seaweedfs_is_gone_and_only_the_generated_secrets_remain(kfp: list[Resource]) -> None:
     assert "seaweedfs" not in yaml.safe_dump_all(kfp)
     secrets = [r for r in kfp if r["kind"] == "Secret"]
-    assert [s["metadata"]["name"] for s in secrets] == [MINIO_SECRET_NAME]
-    assert set(secrets[0]["data"]) == {"accesskey", "secretkey"}
-    assert "stringData" not in secrets[0]
+    assert {s["metadata"]["name"] for s in secrets} == {n for n, _, _ in SECRETS.values()}
+    for secret in secrets:
+        assert set(secret["data"]) == {"accesskey", "secretkey"}
+        assert "stringData" not in secret
+
+
+def test_kfp_schedules_in_the_time_zone_the_client_states(kfp: list[Resource]) -> None:
+    from pipelines.kfp_client import SCHEDULE_TIME_ZONE
+
+    install = find(kfp, "ConfigMap", "pipeline-install-config")["data"]
+    assert install["cronScheduleTimezone"] == SCHEDULE_TIME_ZONE == "UTC"
 
 
 # --- RBAC -----------------------------------------------------------------------------------
 
 
 # The Kubernetes API calls made in a stage pod, read in KFP 2.17.0's backend/src/v2 (driver:
-# the kfp-launcher ConfigMap, its own pod, the run's Workflow; launcher: its pod, the object
-# store Secret) and Argo's executor minimum (workflowtaskresults). Nothing else.
+# the kfp-launcher ConfigMap, its own pod, the run's Workflow; launcher: its pod, KFP's object
+# store Secret) and Argo's executor minimum (workflowtaskresults). Nothing else: the stages'
+# own credentials reach their env through the kubelet, which needs no right of the pod's.
+# test_apiserver.py asks a real API server what these rules allow.
 def _rule(group: str, resource: str, verbs: list[str], names: list[str] | None = None) -> Resource:
     rule: Resource = {"apiGroups": [group], "resources": [resource]}
     if names:

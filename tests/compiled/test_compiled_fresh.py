@@ -2,17 +2,21 @@
 
 As in kubeflow/pipelines' own compile-and-compare tests, ``sdkVersion`` and the images are left
 out of the comparison: the images depend on the registry of the compiling process
-(``$LIFECYCLE_REGISTRY``) and are checked on their own, against the committed default.
+(``$LIFECYCLE_REGISTRY``) and on the content of every source (lifecycle.images), and are
+checked on their own. The committed YAML names the default registry and the content tags of
+its last ``make compile``; ``make upload`` always compiles afresh, so what reaches a cluster
+names the current tags.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 import yaml
 
-from lifecycle.images import DEFAULT_REGISTRY, STAGES, image_tag
+from lifecycle.images import DEFAULT_REGISTRY, STAGES, TAG_LENGTH, image_name, image_tag
 from pipelines.compile import ROOT, compile_all
 
 
@@ -35,7 +39,8 @@ def fresh(tmp_path_factory) -> Path:
 
 def test_every_compiled_file_is_committed_and_fresh(fresh):
     compiled = sorted(path.relative_to(fresh) for path in fresh.rglob("*.yaml"))
-    assert len(compiled) == len(STAGES) + 2
+    # Every stage's component, three pipelines, the generated InferenceService manifest.
+    assert len(compiled) == len(STAGES) + 4
     for relative in compiled:
         committed = ROOT / relative
         assert committed.exists(), f"{relative} is not committed: run `make compile`"
@@ -45,10 +50,16 @@ def test_every_compiled_file_is_committed_and_fresh(fresh):
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_each_component_runs_in_its_stage_image_without_installing_anything(stage):
+def test_each_component_runs_in_its_stage_image_without_installing_anything(stage, fresh):
     spec = yaml.safe_load((ROOT / "components" / stage / "component.yaml").read_text())
     (executor,) = spec["deploymentSpec"]["executors"].values()
     container = executor["container"]
-    assert container["image"] == image_tag(stage, DEFAULT_REGISTRY)
+    repository, tag = container["image"].rsplit(":", 1)
+    assert repository == image_name(stage, DEFAULT_REGISTRY)
+    assert re.fullmatch(rf"[0-9a-f]{{{TAG_LENGTH}}}", tag), "a content tag, never a version"
     command = " ".join(container["command"])
     assert "pip install" not in command
+    # A compile names the current content tag.
+    fresh_spec = yaml.safe_load((fresh / "components" / stage / "component.yaml").read_text())
+    (fresh_executor,) = fresh_spec["deploymentSpec"]["executors"].values()
+    assert fresh_executor["container"]["image"] == image_tag(stage)

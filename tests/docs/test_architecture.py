@@ -1,10 +1,11 @@
 """The committed diagrams.net model against the compiled pipelines, read here on their own.
 
-Every expectation comes from ``pipelines/*_pipeline.yaml`` (and ``lifecycle/keys.py`` for the
-store), not from the generator: an oval per task, a rectangle per artifact a task outputs and per
-file a pipeline reads, an arrow per input, output and ``.after()``, the ``dsl.If`` container
-holding exactly its tasks, every link naming an existing file; then the layout (columns left to
-right, nothing overlapping, children inside their containers) and staleness.
+Every expectation comes from the compiled lifecycle pipelines (``PIPELINE_FILES``; and
+``lifecycle/keys.py`` for the store), not from the generator: an oval per task, a rectangle per
+artifact a task outputs and per file a pipeline reads, an arrow per input, output and
+``.after()``, the ``dsl.If`` container holding exactly its tasks, every link naming an existing
+file; then the layout (columns left to right, nothing overlapping, children inside their
+containers) and staleness.
 """
 
 from __future__ import annotations
@@ -35,12 +36,15 @@ from pipelines.architecture.generate import (
 )
 from pipelines.architecture.links import LinkConfig, link_path, repo_url_from_git, resolve_links
 from pipelines.architecture.model import Box
+from pipelines.architecture.specs import PIPELINE_FILES
 from tests.conftest import skip_or_fail
 
 ROOT = Path(__file__).resolve().parents[2]
 DRAWIO = DOCS / DRAWIO_FILE
-PIPELINES = sorted((ROOT / "pipelines").glob("*_pipeline.yaml"))
+PIPELINES = sorted(ROOT / name for name in PIPELINE_FILES)
 STAGES = ("data", "modelling", "monitoring", "retraining")
+# Where the monitoring run's scoring sits: in the exit handler's body, past the new-batch gate.
+BRANCHES = "run-transaction / new-batch"
 
 
 def needs_graphviz() -> None:
@@ -56,7 +60,7 @@ def needs_graphviz() -> None:
 @dataclass(frozen=True)
 class Task:
     pipeline: str  # pipelineInfo.name
-    path: tuple[str, ...]  # the dsl.If branches it sits in
+    path: tuple[str, ...]  # the groups it sits in: the exit handler's body, dsl.If branches
     name: str
     spec: dict[str, Any]
     component: dict[str, Any]
@@ -68,7 +72,7 @@ class Task:
 
 
 def _tasks(spec: dict[str, Any]) -> tuple[list[Task], dict[str, tuple[str, ...]]]:
-    """Every task of a pipeline spec, and the tasks inside each branch (by branch name)."""
+    """Every task of a pipeline spec, and the tasks inside each group (by group name)."""
     pipeline, components = spec["pipelineInfo"]["name"], spec["components"]
     tasks: list[Task] = []
     branches: dict[str, tuple[str, ...]] = {}
@@ -168,7 +172,8 @@ def test_is_an_uncompressed_diagrams_net_file(drawio: ET.Element) -> None:
 
 def test_one_oval_per_task(tasks: list[Task], ovals) -> None:
     assert sorted(ovals) == sorted(task.where for task in tasks)
-    assert len(ovals) == len(tasks) == 15  # 7 training tasks, 8 monitoring ones
+    # 9 training tasks (serve after promote), 9 monitoring ones (finalize each).
+    assert len(ovals) == len(tasks) == 18
 
 
 def test_each_oval_carries_its_components_properties(tasks: list[Task], ovals, objects) -> None:
@@ -214,12 +219,17 @@ def test_one_rectangle_per_task_artifact_per_source_and_per_store_area(
         for task in _tasks(spec)[0]:
             wired = (task.spec.get("inputs", {}).get("parameters") or {}).get("source")
             if wired and "componentInputParameter" in wired:
-                assert (task.pipeline, wired["componentInputParameter"]) in sources
+                parameter = wired["componentInputParameter"].removeprefix("pipelinechannel--")
+                assert (task.pipeline, parameter) in sources
     store = {r.get("type") for r in rectangles if r.find("mxCell").get("parent") == "lane.store"}
     assert store == {
         f"{keys.DATASETS}/",
         f"{keys.MODELS}/",
         f"{keys.EXPERIENCES}/",
+        f"{keys.COMMITS}/",
+        f"{keys.RUNS}/",
+        f"{keys.TASK_RESULTS}/",
+        f"{keys.DATASET_USES}/",
         keys.EVALUATION_VIEW,
         keys.DRIFT_VIEW,
         keys.DECISION_VIEW,
@@ -240,28 +250,39 @@ def test_an_arrow_per_input_output_and_after(
         tasks, _ = _tasks(spec)
         by_name = {(task.path, task.name): task for task in tasks}
         pipeline = spec["pipelineInfo"]["name"]
-        # Channels of each branch: what feeds its componentInput* names.
+        # Channels of each group: what feeds its componentInput* names, from its parent DAG.
         channels: dict[tuple[str, ...], dict[str, dict]] = {}
-        for task in spec["root"]["dag"]["tasks"].values():
-            if "dag" in spec["components"][task["componentRef"]["name"]]:
-                inputs = task["inputs"]
-                channels[(task["taskInfo"]["name"],)] = {
-                    **(inputs.get("artifacts") or {}),
-                    **(inputs.get("parameters") or {}),
-                }
+
+        def collect(
+            dag: dict, path: tuple[str, ...], channels: dict = channels, spec: dict = spec
+        ) -> None:
+            for task in dag["tasks"].values():
+                component = spec["components"][task["componentRef"]["name"]]
+                if "dag" in component:
+                    inner = (*path, task["taskInfo"]["name"])
+                    inputs = task.get("inputs") or {}
+                    channels[inner] = {
+                        **(inputs.get("artifacts") or {}),
+                        **(inputs.get("parameters") or {}),
+                    }
+                    collect(component["dag"], inner)
+
+        collect(spec["root"]["dag"], ())
+        # KFP names a task once per pipeline: a reference names its producer wherever it is.
+        producers = {task.name: task for task in tasks}
 
         def producer(
-            task: Task, reference: dict, channels: dict = channels
-        ) -> tuple[tuple, dict] | None:
-            """Where an input comes from: (the DAG path of its producer, its reference)."""
+            path: tuple[str, ...], reference: dict, channels: dict = channels
+        ) -> dict | None:
+            """The reference an input resolves to, through the groups it sits in."""
             if "taskOutputArtifact" in reference or "taskOutputParameter" in reference:
-                return task.path, reference
+                return reference
             channel = reference.get("componentInputArtifact") or reference.get(
                 "componentInputParameter"
             )
-            if channel and task.path:
-                return (), channels[task.path][channel]
-            return ((), reference) if channel else None
+            if channel and path:
+                return producer(path[:-1], channels[path][channel])
+            return reference if channel else None
 
         for task in tasks:
             oval = ovals[task.where]
@@ -271,16 +292,15 @@ def test_an_arrow_per_input_output_and_after(
             inputs = task.spec.get("inputs", {})
             references = {**(inputs.get("artifacts") or {}), **(inputs.get("parameters") or {})}
             for name, reference in references.items():
-                found = producer(task, reference)
-                if found is None:
+                ref = producer(task.path, reference)
+                if ref is None:
                     continue
-                path, ref = found
                 if "taskOutputArtifact" in ref:
                     out = ref["taskOutputArtifact"]
-                    source_task = by_name[(path, out["producerTask"])]
+                    source_task = producers[out["producerTask"]]
                     source = _artefact_of(rectangles, source_task, out["outputArtifactKey"])
                 elif "taskOutputParameter" in ref:
-                    source_task = by_name[(path, ref["taskOutputParameter"]["producerTask"])]
+                    source_task = producers[ref["taskOutputParameter"]["producerTask"]]
                     source = ovals[source_task.where]
                 elif name == "source":
                     source = _source_of(rectangles, pipeline, ref["componentInputParameter"])
@@ -295,11 +315,12 @@ def test_an_arrow_per_input_output_and_after(
                 if kind in ref
             }
             for dependency in task.spec.get("dependentTasks") or []:
-                if dependency not in fed_by:
+                if dependency not in fed_by and (task.path, dependency) in by_name:
                     assert (ovals[by_name[(task.path, dependency)].where], oval) in after
                     checked += 1
     assert checked > 40
-    assert len(after) == 5  # validate→ingest ×3, evaluate→promote, evaluate-2→promote
+    # validate→ingest ×2 (training), evaluate→promote, evaluate-2→promote, promote→serve
+    assert len(after) == 5
 
 
 def test_the_order_only_arrows_are_dotted(objects, edges) -> None:
@@ -315,8 +336,8 @@ def test_the_order_only_arrows_are_dotted(objects, edges) -> None:
 
 def test_the_store_arrows_are_read_from_the_stage_logic(ovals, edges) -> None:
     store = {(s, t) for s, t, relation in edges if relation == "store"}
-    retrain = ovals[("lifecycle-monitoring", "drift-detected / train")]
-    drift = ovals[("lifecycle-monitoring", "detect-drift")]
+    retrain = ovals[("lifecycle-monitoring", f"{BRANCHES} / drift-detected / train")]
+    drift = ovals[("lifecycle-monitoring", f"{BRANCHES} / detect-drift")]
     assert (retrain, "store.models") in store
     assert ("store.evaluation", drift) in store
     assert (drift, "store.drift") in store and (drift, "store.decision") in store
@@ -334,7 +355,8 @@ def test_the_branch_container_holds_exactly_the_tasks_inside_dsl_if(specs, objec
     expected = {}
     for spec in specs:
         for branch, names in _tasks(spec)[1].items():
-            expected[(spec["pipelineInfo"]["name"], branch)] = set(names)
+            if branch == "drift-detected":  # the retraining branch; the others run as they go
+                expected[(spec["pipelineInfo"]["name"], branch)] = set(names)
     assert len(conditions) == len(expected) == 1
     (condition,) = conditions
     assert "dashed=1" in condition.find("mxCell").get("style")
@@ -352,7 +374,16 @@ def test_the_branch_container_holds_exactly_the_tasks_inside_dsl_if(specs, objec
         for o in objects.values()
         if o.get("relation") == "trigger"
     ]
-    assert triggers == [(ovals[("lifecycle-monitoring", "detect-drift")], condition.get("id"))]
+    assert sorted(triggers) == sorted(
+        [
+            (ovals[("lifecycle-monitoring", f"{BRANCHES} / detect-drift")], condition.get("id")),
+            # the new-batch gate: validate's answer lets the batch's first task run
+            (
+                ovals[("lifecycle-monitoring", "run-transaction / validate")],
+                ovals[("lifecycle-monitoring", f"{BRANCHES} / ingest")],
+            ),
+        ]
+    )
 
 
 def test_a_vertical_container_per_stage_left_to_right(objects, ovals) -> None:
@@ -365,11 +396,12 @@ def test_a_vertical_container_per_stage_left_to_right(objects, ovals) -> None:
     assert len({b.y for b in boxes}) == 1, "stages do not start at the same height"
     parent = {i: o.find("mxCell").get("parent") for i, o in objects.items()}
     lane_of = {w: parent[oval] for w, oval in ovals.items()}
-    assert {lane_of[w] for w in ovals if w[1].split("-")[0] in {"validate", "ingest"}} == {
-        "lane.data"
-    }
-    assert lane_of[("lifecycle-training", "train")] == "lane.modelling"
-    assert lane_of[("lifecycle-monitoring", "detect-drift")] == "lane.monitoring"
+    task_of = {w: w[1].split(" / ")[-1] for w in ovals}
+    data = {lane_of[w] for w in ovals if task_of[w].split("-")[0] in {"validate", "ingest"}}
+    assert data == {"lane.data"}
+    assert lane_of[("lifecycle-training", "run-transaction / train")] == "lane.modelling"
+    assert lane_of[("lifecycle-monitoring", f"{BRANCHES} / detect-drift")] == "lane.monitoring"
+    assert lane_of[("lifecycle-monitoring", "finalize")] == "lane.monitoring"
 
 
 def test_every_block_has_properties_and_a_link_to_an_existing_file(objects) -> None:

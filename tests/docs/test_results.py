@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 
 from components.detect_drift.logic import history_bounds
+from components.finalize.logic import Contributions, commit_run
 from lifecycle.cli import main as lifecycle
 from lifecycle.config import LifecycleConfig
 from lifecycle.history import decision_log, evaluation_log
+from lifecycle.runs import RunContext
 from lifecycle.store import LocalStore
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -75,7 +77,11 @@ def _monitored(
         return f"2026-01-01T00:00:{second + offset:02d}"
 
     evaluations, decisions = evaluation_log(store), decision_log(store)
-    evaluations.append(_evaluation(stamp(0), champion[0], batch, "monitor", *champion[1:]))
+    run = f"run-{batch}"
+    evaluations.append(
+        _evaluation(stamp(0), champion[0], batch, "monitor", *champion[1:]),
+        RunContext(run, "evaluate"),
+    )
     decisions.append(
         [
             _decision(
@@ -87,11 +93,23 @@ def _monitored(
                 flags=flags,
                 evaluation_time=stamp(0),
             )
-        ]
+        ],
+        RunContext(run, "detect-drift"),
     )
-    evaluations.append(_evaluation(stamp(2), challenger[0], batch, "challenger", *challenger[1:]))
+    evaluations.append(
+        _evaluation(stamp(2), challenger[0], batch, "challenger", *challenger[1:]),
+        RunContext(run, "evaluate-2"),
+    )
     decision = "promoted" if promoted else "kept"
-    decisions.append([_decision(stamp(3), "promotion", challenger[0], batch, decision)])
+    decisions.append(
+        [_decision(stamp(3), "promotion", challenger[0], batch, decision)],
+        RunContext(run, "finalize"),
+    )
+    _commit(store, run)
+
+
+def _commit(store: LocalStore, run_id: str) -> None:
+    commit_run(store, LifecycleConfig(), RunContext(run_id, "finalize"), Contributions())
 
 
 @pytest.fixture
@@ -101,11 +119,14 @@ def small_run(tmp_path: Path) -> LocalStore:
     all_fired = {"hard_test_RMSE": True, "param_test_RMSE": True, "ks_test_x": True}
     only_ks = {"hard_test_RMSE": False, "param_test_RMSE": False, "ks_test_x": True}
     evaluation_log(store).append(
-        _evaluation("2026-01-01T00:00:01", "1.0", "test", "test", 0.2, 0.99)
+        _evaluation("2026-01-01T00:00:01", "1.0", "test", "test", 0.2, 0.99),
+        RunContext("run-training", "evaluate"),
     )
     decision_log(store).append(
-        [_decision("2026-01-01T00:00:02", "promotion", "1.0", "test", "promoted")]
+        [_decision("2026-01-01T00:00:02", "promotion", "1.0", "test", "promoted")],
+        RunContext("run-training", "finalize"),
     )
+    _commit(store, "run-training")
     _monitored(store, 3, "batch_1", ("1.0", 0.5, 0.9), ("1.1", 0.3, 0.97), all_fired, True)
     _monitored(store, 7, "batch_2", ("1.1", 0.25, 0.98), ("1.2", 0.2, 0.99), only_ks, False)
     return store

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import pickle
 
 import pytest
+import skops.io
 
 from lifecycle import keys
 from lifecycle.cli import main
@@ -111,10 +111,10 @@ def test_unsafe_batch_ids_and_names_are_refused(store, tmp_path, capsys, name):
     [
         (lambda data: data[: len(data) // 2], "sha256"),
         (lambda data: b"", "sha256"),
-        (lambda data: b"this is not a pickle", "sha256"),
+        (lambda data: b"this is not a model file", "sha256"),
     ],
 )
-def test_damaged_model_artifacts_are_refused_before_unpickling(store, capsys, damage, expected):
+def test_damaged_model_artifacts_are_refused_before_loading(store, capsys, damage, expected):
     key = keys.model_version_prefix("course", "1.0") + keys.MODEL_FILE
     store.put_bytes(key, damage(store.get_bytes(key)))
     dataset = dataset_key_of_name(store, "data_test")
@@ -122,9 +122,10 @@ def test_damaged_model_artifacts_are_refused_before_unpickling(store, capsys, da
 
 
 def test_an_intact_artifact_that_is_not_a_model_is_refused(store, capsys):
-    # The hash matches (its metadata was rewritten to fit), so only the type check stands.
+    # The hash matches (its metadata was rewritten to fit) and a dict of strings holds only
+    # trusted types, so only the check for predict() stands.
     prefix = keys.model_version_prefix("course", "1.0")
-    artifact = pickle.dumps({"not": "a model"})
+    artifact = skops.io.dumps({"not": "a model"})
     meta = json.loads(store.get_bytes(prefix + keys.META_FILE))
     meta["artifact_sha256"] = hashlib.sha256(artifact).hexdigest()
     store.put_bytes(prefix + keys.MODEL_FILE, artifact)
@@ -141,8 +142,11 @@ def test_an_intact_artifact_that_is_not_a_model_is_refused(store, capsys):
 
 
 def test_a_corrupt_history_record_is_named(store, tmp_path, capsys):
-    key = f"{keys.EVALUATION_RECORDS}/00000000T000000-corrupt.json"
-    store.put_bytes(key, b'{"time_stamp": "2026-')
+    from tests.store.writers import committed_append, record
+
+    committed_append(store, [record(0, 0)], "committed")
+    (key,) = [k for k in store.list_keys(keys.EVALUATION_RECORDS) if "/committed/" in k]
+    store.put_bytes(key, b'{"time_stamp": "2026-')  # a committed run's record, cut short
     refused(
         store, capsys, ["export-views", "--to", str(tmp_path)], repr(key), "is not JSON", code=3
     )

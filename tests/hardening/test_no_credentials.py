@@ -27,6 +27,9 @@ TEST_FAKES = (
     "testaccess0123",
     "testsecret0123456789abcdef",
     "has:colon@and/slash",
+    "rootsecret01",
+    "kfpsecret01",
+    "team-a-token",
 )
 
 # What the scanner must catch, and look-alikes it must let pass.
@@ -75,7 +78,9 @@ def committed_files() -> list[Path]:
 def local_default_credentials() -> list[str]:
     """The local-only MinIO defaults of mk/minio.mk: fine for `make minio`, never elsewhere."""
     text = (ROOT / "mk" / "minio.mk").read_text()
-    return re.findall(r"^MINIO_ROOT_(?:USER|PASSWORD) \?= (\S+)$", text, flags=re.M)
+    return re.findall(
+        r"^MINIO_(?:ROOT_USER|ROOT_PASSWORD|ACCESS_KEY|SECRET_KEY) \?= (\S+)$", text, flags=re.M
+    )
 
 
 def test_no_committed_file_holds_a_credential():

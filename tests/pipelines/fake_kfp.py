@@ -3,8 +3,15 @@
 It keeps pipelines, versions, experiments, runs and recurring runs in memory, answers in the
 JSON shape of ``kfp_server_api``'s models (their ``attribute_map``: snake_case
 fields, except ``recurringRuns``) and records every request
-(method, path, query, JSON body, uploaded file) so tests can assert what the client sent.
-Unknown routes answer 404, so a call the stand-in does not know fails the test loudly.
+(method, path, query, JSON body, uploaded file, ``Authorization`` header) so tests can assert
+what the client sent. Unknown routes answer 404, so a call the stand-in does not know fails the
+test loudly.
+
+With ``multi_user`` it behaves as multi-user KFP does where our client is concerned: healthz
+says so, a request without the expected bearer ``token`` is refused (401), listing experiments
+or recurring runs without a ``namespace`` is refused (400), and pipelines, experiments and
+recurring runs belong to the namespace they were created in (a recurring run to its
+experiment's).
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ class Request:
     query: dict[str, str]
     body: Any = None
     upload: bytes | None = None
+    authorization: str | None = None
 
 
 @dataclass
@@ -43,6 +51,8 @@ class FakeKfp:
     runs: dict[str, dict[str, Any]] = field(default_factory=dict)
     recurring_runs: dict[str, dict[str, Any]] = field(default_factory=dict)
     run_states: list[str] = field(default_factory=lambda: ["RUNNING", "SUCCEEDED"])
+    multi_user: bool = False
+    token: str | None = None
     url: str = ""
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _lock: Any = field(default_factory=threading.Lock)
@@ -116,7 +126,9 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         content_type = self.headers.get("Content-Type", "")
-        request = Request(self.command, parts.path, query)
+        request = Request(
+            self.command, parts.path, query, authorization=self.headers.get("Authorization")
+        )
         if content_type.startswith("multipart/form-data"):
             request.upload = _multipart_file(content_type, raw)
         elif raw:
@@ -129,13 +141,25 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_DELETE = _handle
 
 
+def _visible(item: dict[str, Any], name: str | None, namespace: str | None) -> bool:
+    """Listed under this name filter and namespace (shared pipelines have no namespace)."""
+    owner = item.get("namespace") or None  # the client sends "" for no namespace
+    return (name is None or item["display_name"] == name) and owner in (None, namespace)
+
+
 def _route(s: FakeKfp, r: Request) -> tuple[int, Any]:  # noqa: C901 - one branch per route
     p, q = r.path, r.query
     if (r.method, p) == ("GET", f"{API}/healthz"):
-        return 200, {"multi_user": False}
+        return 200, {"multi_user": s.multi_user}
+    if s.token is not None and r.authorization != f"Bearer {s.token}":
+        return 401, {"error": "fake KFP: missing or wrong bearer token"}
+    namespace = q.get("namespace") or None
+    listing = r.method == "GET" and p in (f"{API}/experiments", f"{API}/recurringruns")
+    if s.multi_user and listing and namespace is None:
+        return 400, {"error": "fake KFP: multi-user mode needs a namespace"}
     if (r.method, p) == ("GET", f"{API}/pipelines"):
         name = _display_name_filter(q)
-        found = [x for x in s.pipelines.values() if name is None or x["display_name"] == name]
+        found = [x for x in s.pipelines.values() if _visible(x, name, namespace)]
         return 200, {"pipelines": found, "total_size": len(found)}
     if (r.method, p) == ("POST", f"{API}/pipelines/upload"):
         pipeline_id = s.new_id("pipeline")
@@ -144,6 +168,8 @@ def _route(s: FakeKfp, r: Request) -> tuple[int, Any]:  # noqa: C901 - one branc
             "display_name": q["name"],
             "description": q.get("description", ""),
         }
+        if namespace:
+            s.pipelines[pipeline_id]["namespace"] = namespace
         s.versions[pipeline_id] = []
         # Like the API server: the first version is named after the pipeline, same description.
         s._add_version(pipeline_id, q["name"], q.get("description", ""), r.upload)
@@ -163,7 +189,7 @@ def _route(s: FakeKfp, r: Request) -> tuple[int, Any]:  # noqa: C901 - one branc
         return 200, {"pipeline_versions": versions[:size], "total_size": len(versions)}
     if (r.method, p) == ("GET", f"{API}/experiments"):
         name = _display_name_filter(q)
-        found = [x for x in s.experiments.values() if name is None or x["display_name"] == name]
+        found = [x for x in s.experiments.values() if _visible(x, name, namespace)]
         return 200, {"experiments": found, "total_size": len(found)}
     if (r.method, p) == ("POST", f"{API}/experiments"):
         experiment = {**r.body, "experiment_id": s.new_id("experiment")}
@@ -182,11 +208,14 @@ def _route(s: FakeKfp, r: Request) -> tuple[int, Any]:  # noqa: C901 - one branc
         return 200, {k: v for k, v in run.items() if not k.startswith("_")}
     if (r.method, p) == ("POST", f"{API}/recurringruns"):
         recurring = {**r.body, "recurring_run_id": s.new_id("recurring"), "status": "ENABLED"}
+        experiment = s.experiments.get(recurring.get("experiment_id") or "", {})
+        if experiment.get("namespace"):
+            recurring["namespace"] = experiment["namespace"]
         s.recurring_runs[recurring["recurring_run_id"]] = recurring
         return 200, recurring
     if (r.method, p) == ("GET", f"{API}/recurringruns"):
         name = _display_name_filter(q)
-        found = [x for x in s.recurring_runs.values() if name is None or x["display_name"] == name]
+        found = [x for x in s.recurring_runs.values() if _visible(x, name, namespace)]
         # The one camelCase field of v2beta1 (proto `recurringRuns`), as kfp_server_api reads it.
         return 200, {"recurringRuns": found, "total_size": len(found)}
     if (m := re.fullmatch(rf"{API}/recurringruns/([^/]+)", p)) and r.method == "DELETE":
@@ -199,8 +228,8 @@ def _route(s: FakeKfp, r: Request) -> tuple[int, Any]:  # noqa: C901 - one branc
 class FakeKfpServer:
     """Serve a :class:`FakeKfp` on 127.0.0.1 (a free port) from a daemon thread."""
 
-    def __init__(self) -> None:
-        self.state = FakeKfp()
+    def __init__(self, multi_user: bool = False, token: str | None = None) -> None:
+        self.state = FakeKfp(multi_user=multi_user, token=token)
         handler = type("Handler", (_Handler,), {"state": self.state})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.state.url = f"http://127.0.0.1:{self._server.server_address[1]}"

@@ -15,8 +15,9 @@ import pytest
 import yaml
 from kfp import compiler
 
+from lifecycle.config import ClusterConfig, StageResources, StageResourcesOverride
 from lifecycle.images import STAGES, image_tag
-from pipelines.cluster import LOCAL
+from pipelines.cluster import LOCAL, compile_with
 from pipelines.monitoring import build_monitoring_pipeline, monitoring_pipeline
 from pipelines.training import build_training_pipeline, training_pipeline
 
@@ -32,7 +33,7 @@ RETRY_POLICY = {
     "backoffMaxDuration": "120s",
 }
 STAGES_OF = {
-    "training": {"validate", "ingest", "train", "evaluate", "promote", "finalize"},
+    "training": {"validate", "ingest", "train", "evaluate", "promote", "serve", "finalize"},
     "monitoring": {
         "validate",
         "ingest",
@@ -44,6 +45,16 @@ STAGES_OF = {
         "finalize",
     },
 }
+# The course defaults of the config's cluster: section, written out for the same reason.
+RESOURCES = {
+    "resourceCpuRequest": "100m",
+    "resourceCpuLimit": "1",
+    "resourceMemoryRequest": "256Mi",
+    "resourceMemoryLimit": "1Gi",
+}
+LARGER_MEMORY_STAGES = {"detect_drift", "train", "select_data"}
+TIMEOUT_SECONDS = "1800"
+STAGE_SECRET_NAME = "lifecycle-minio-stage"
 # Stages that write to the store: each takes KFP's run id and its task name.
 WRITING_STAGES = {"ingest", "evaluate", "detect_drift", "select_data", "train", "promote"}
 RUN_IDENTITY = {
@@ -56,9 +67,11 @@ SECRET_ENV = [
 ]
 
 
-def compile_docs(name: str, directory: Path) -> tuple[dict[str, Any], dict[str, Any], str]:
+def compile_docs(
+    name: str, directory: Path, pipeline: Any = None
+) -> tuple[dict[str, Any], dict[str, Any], str]:
     path = directory / f"{name}_pipeline.yaml"
-    compiler.Compiler().compile(PIPELINES[name], str(path))
+    compiler.Compiler().compile(pipeline or PIPELINES[name], str(path))
     text = path.read_text()
     spec, platform = yaml.safe_load_all(text)
     return spec, platform, text
@@ -95,7 +108,8 @@ def test_every_executor_reads_store_and_credentials_from_kubernetes(compiled) ->
     assert set(executors) == set(spec["deploymentSpec"]["executors"])
     for label, config in executors.items():
         (secret,) = config["secretAsEnv"]
-        assert secret["secretName"] == "mlpipeline-minio-artifact", label
+        # The stages' own MinIO user (bucket lifecycle only), never KFP's or the root's.
+        assert secret["secretName"] == STAGE_SECRET_NAME, label
         assert secret["keyToEnv"] == SECRET_ENV, label
         assert secret.get("optional", False) is False, label
         (config_map,) = config["configMapAsEnv"]
@@ -116,12 +130,13 @@ def test_no_store_or_credentials_in_pipeline_parameters(compiled) -> None:
 
 def test_no_credential_values_anywhere_in_the_yaml(compiled) -> None:
     _, _, _, text = compiled
-    env_file = REPO / "manifests" / "overlays" / "minio" / "minio.env"
-    if env_file.exists():  # the real generated values, when this checkout has deployed
+    for env_file in (REPO / "manifests" / "overlays" / "minio").glob("*.env"):
+        # The real generated values, when this checkout has deployed.
         for line in env_file.read_text().splitlines():
             value = line.partition("=")[2].strip()
             if value:
                 assert value not in text
+    assert "mlpipeline-minio-artifact" not in text and "minio-root" not in text
     assert not re.search(r"\b[0-9a-fA-F]{16,}\b", text), "a hex token (generated keys are hex)"
     for word in ("minioadmin", "minio123", "AWS_SECRET_ACCESS_KEY", "password"):
         assert word not in text
@@ -256,6 +271,62 @@ def test_training_has_no_branch_and_every_stage_but_drift(tmp_path: Path) -> Non
         "train",
         "evaluate",
         "promote",
+        "serve",
         "exit_handler",
         "finalize",
     }
+    # The serve step (the InferenceService exists) comes after the promotion.
+    (serve,) = [t for _, _, t in all_tasks(spec) if stage_of(t["componentRef"]["name"]) == "serve"]
+    assert serve["dependentTasks"] == ["promote"]
+
+
+def executor_of(spec: dict[str, Any], task: dict[str, Any]) -> str:
+    return spec["components"][task["componentRef"]["name"]]["executorLabel"]
+
+
+def test_every_stage_has_its_requests_limits_and_deadline(compiled) -> None:
+    name, spec, platform, _ = compiled
+    executors = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    seen = set()
+    for owner, task_name, task in stage_tasks(spec):
+        stage = stage_of(task["componentRef"]["name"])
+        label = executor_of(spec, task)
+        resources = spec["deploymentSpec"]["executors"][label]["container"]["resources"]
+        expected = dict(RESOURCES)
+        if stage in LARGER_MEMORY_STAGES:
+            expected["resourceMemoryLimit"] = "2Gi"
+        assert {k: resources[k] for k in expected} == expected, f"{owner}/{task_name}"
+        assert executors[label]["activeDeadlineSeconds"] == TIMEOUT_SECONDS, label
+        seen.add(stage)
+    # Every executor is a stage's, and each got its settings above.
+    assert len(seen) >= 3 and seen <= set(STAGES), (name, seen)
+    assert {executor_of(spec, t) for _, _, t in stage_tasks(spec)} == set(executors)
+
+
+def test_another_cluster_config_compiles_its_own_resources(tmp_path: Path) -> None:
+    cluster = ClusterConfig(
+        defaults=StageResources(cpu_limit="2", memory_limit="3Gi", timeout_seconds=600),
+        stages={"train": StageResourcesOverride(cpu_request="1500m", timeout_seconds=7200)},
+    )
+    rebuilt = compile_with(monitoring_pipeline, cluster)
+    assert rebuilt.name == monitoring_pipeline.name
+    assert rebuilt.description == monitoring_pipeline.description
+    spec, platform, _ = compile_docs("monitoring", tmp_path, rebuilt)
+    executors = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    for _, _, task in stage_tasks(spec):
+        stage = stage_of(task["componentRef"]["name"])
+        label = executor_of(spec, task)
+        resources = spec["deploymentSpec"]["executors"][label]["container"]["resources"]
+        train = stage == "train"
+        assert resources["resourceCpuRequest"] == ("1500m" if train else "100m")
+        assert resources["resourceCpuLimit"] == "2"
+        assert resources["resourceMemoryLimit"] == "3Gi"
+        assert executors[label]["activeDeadlineSeconds"] == ("7200" if train else "600")
+    # The pipeline built at import keeps the course defaults.
+    (tmp_path / "default").mkdir()
+    default_spec, _, _ = compile_docs("monitoring", tmp_path / "default")
+    limits = {
+        e["container"]["resources"]["resourceCpuLimit"]
+        for e in default_spec["deploymentSpec"]["executors"].values()
+    }
+    assert limits == {"1"}

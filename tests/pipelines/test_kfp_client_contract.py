@@ -7,6 +7,8 @@ parameters, service account, cron, max concurrency and catch-up, and the idempot
 
 from __future__ import annotations
 
+import re
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,12 +16,15 @@ import pytest
 import yaml
 
 from lifecycle import __version__
+from lifecycle.config import ClusterConfig, StageResources
 from lifecycle.errors import InvalidInputError
 from lifecycle.store import LocalStore
 from pipelines import kfp_client
 from pipelines.kfp_client import (
     DEFAULT_CRON,
+    SCHEDULE_TIME_ZONE,
     SERVICE_ACCOUNT,
+    TOKEN_AUDIENCE,
     RunFailedError,
     course_params,
     make_client,
@@ -40,11 +45,25 @@ def kfp() -> Iterator[FakeKfp]:
         yield state
 
 
+# Variables the client reads; none may leak in from the shell running the tests.
+CLIENT_ENV = (
+    "KFP_UI_HOST",
+    "KF_PIPELINES_UI_ENDPOINT",
+    "KFP_NAMESPACE",
+    "KFP_TOKEN",
+    "KFP_TOKEN_SERVICE_ACCOUNT",
+)
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in CLIENT_ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture
 def client(kfp: FakeKfp, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("KFP_HOST", kfp.url)
-    for name in ("KFP_UI_HOST", "KF_PIPELINES_UI_ENDPOINT"):
-        monkeypatch.delenv(name, raising=False)
     return make_client()
 
 
@@ -65,7 +84,11 @@ def test_default_host_is_the_api_port_forward(monkeypatch: pytest.MonkeyPatch) -
     seen = {}
     monkeypatch.setattr("kfp.Client", lambda **kwargs: seen.update(kwargs))
     make_client()
-    assert seen == {"host": "http://localhost:8888", "ui_host": "http://localhost:8080"}
+    assert seen == {
+        "host": "http://localhost:8888",
+        "ui_host": "http://localhost:8080",
+        "existing_token": None,
+    }
 
 
 def test_printed_links_point_at_the_ui(
@@ -232,15 +255,56 @@ def test_schedule_creates_a_daily_monitoring_run_without_catchup(kfp: FakeKfp, c
     assert body["display_name"] == "lifecycle-monitoring-daily"
 
 
-def test_existing_schedule_is_reported_not_duplicated(kfp: FakeKfp, client) -> None:
+def test_a_current_schedule_is_left_unchanged(kfp: FakeKfp, client) -> None:
     first = schedule(client, MONITORING_PARAMS, cron="0 30 1 * * *")
-    again = schedule(client, MONITORING_PARAMS)
+    again = schedule(client, MONITORING_PARAMS, cron="0 30 1 * * *")
 
-    assert not again.created
-    assert again.recurring_run_id == first.recurring_run_id
-    assert again.cron == "0 30 1 * * *"
+    assert (first.action, again.action) == ("created", "unchanged")
+    assert again.recurring_run_id == first.recurring_run_id and again.changes == ()
     assert len(kfp.calls("POST", f"{API}/recurringruns")) == 1
-    assert len(kfp.recurring_runs) == 1
+    assert not kfp.calls("DELETE", f"{API}/recurringruns/.*")
+
+
+def test_a_changed_cron_replaces_the_schedule_and_says_so(kfp: FakeKfp, client) -> None:
+    first = schedule(client, MONITORING_PARAMS, cron="0 30 1 * * *")
+    again = schedule(client, MONITORING_PARAMS, cron="0 0 4 * * *")
+
+    assert again.action == "updated" and again.replaced == (first.recurring_run_id,)
+    assert again.changes == ("cron '0 30 1 * * *' -> '0 0 4 * * *'",)
+    assert kfp.calls("DELETE", f"{API}/recurringruns/{first.recurring_run_id}")
+    (current,) = kfp.recurring_runs.values()
+    assert current["recurring_run_id"] == again.recurring_run_id
+    assert current["trigger"]["cron_schedule"]["cron"] == "0 0 4 * * *"
+    assert current["display_name"] == "lifecycle-monitoring-daily"
+
+
+def test_changed_parameters_replace_the_schedule_and_are_named(kfp: FakeKfp, client) -> None:
+    schedule(client, MONITORING_PARAMS)
+    config_json = ClusterConfig().model_dump_json()  # any long value
+    changed = {**MONITORING_PARAMS, "batch_id": "hourly", "config_json": config_json}
+    again = schedule(client, changed)
+
+    assert again.action == "updated"
+    assert again.changes == (
+        "parameter batch_id '' -> 'hourly'",
+        f"parameter config_json <{len(config_json)} characters> added",
+    )
+    (current,) = kfp.recurring_runs.values()
+    assert current["runtime_config"]["parameters"] == changed
+
+
+def test_a_new_pipeline_version_moves_the_schedule(kfp: FakeKfp, client) -> None:
+    first = schedule(client, MONITORING_PARAMS)
+    bigger = ClusterConfig(defaults=StageResources(cpu_limit="2"))
+    again = schedule(client, MONITORING_PARAMS, cluster=bigger)
+
+    assert again.action == "updated"
+    assert again.changes == (
+        f"pipeline version {first.pipeline_version_id} -> {again.pipeline_version_id}",
+    )
+    (current,) = kfp.recurring_runs.values()
+    reference = current["pipeline_version_reference"]["pipeline_version_id"]
+    assert reference == again.pipeline_version_id != first.pipeline_version_id
 
 
 def test_schedule_refuses_a_five_field_cron(kfp: FakeKfp, client) -> None:
@@ -287,19 +351,34 @@ def test_cli_submit_waits_and_prints(kfp: FakeKfp, capsys: pytest.CaptureFixture
     assert "submitted monitoring run run-" in out and ": SUCCEEDED" in out
 
 
-def test_cli_schedule_twice(kfp: FakeKfp, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_schedule_twice_then_with_a_new_cron(
+    kfp: FakeKfp, capsys: pytest.CaptureFixture[str]
+) -> None:
     argv = ["--host", kfp.url, "schedule", "--cron", "0 0 3 * * *"]
     assert kfp_client.main(argv) == 0
+    created = capsys.readouterr().out
     assert kfp_client.main(argv) == 0
+    kept = capsys.readouterr().out
+    assert kfp_client.main([*argv[:-1], "0 0 4 * * *"]) == 0
+    updated = capsys.readouterr().out
 
-    out = capsys.readouterr().out
-    assert "scheduled lifecycle-monitoring-daily" in out and "'0 0 3 * * *'" in out
-    assert "exists" in out and "left unchanged" in out
-    (call,) = kfp.calls("POST", f"{API}/recurringruns")
-    assert call.body["runtime_config"]["parameters"] == {
+    assert SCHEDULE_TIME_ZONE == "UTC"
+    assert re.search(
+        r"^scheduled lifecycle-monitoring-daily \(recurring-\d+\): monitoring on cron "
+        r"'0 0 3 \* \* \*' \(UTC, the scheduler's time zone\), max_concurrency=1, no_catchup, "
+        r"as lifecycle-runner$",
+        created,
+        re.MULTILINE,
+    ), created
+    assert "is current" in kept and "left unchanged" in kept and "(UTC" in kept
+    assert re.search(r"^updated lifecycle-monitoring-daily \(recurring-", updated, re.MULTILINE)
+    assert "changed: cron '0 0 3 * * *' -> '0 0 4 * * *'" in updated
+    first, second = kfp.calls("POST", f"{API}/recurringruns")
+    assert first.body["runtime_config"]["parameters"] == {
         "batch_source": "incoming/latest.csv",
         "batch_id": "",
     }
+    assert second.body["trigger"]["cron_schedule"]["cron"] == "0 0 4 * * *"
 
 
 def test_cli_config_is_passed_as_config_json(kfp: FakeKfp) -> None:
@@ -356,3 +435,141 @@ def test_upload_data_puts_the_course_files_under_incoming(tmp_path: Path) -> Non
     for pipeline in ("training", "monitoring"):
         sources = [v for k, v in course_params(pipeline).items() if k.endswith("source")]
         assert sources and all(store.exists(source) for source in sources)
+
+
+# -- run names, cluster resources, multi-user KFP --------------------------------------------
+
+
+def test_monitoring_run_names_carry_the_batch_id(kfp: FakeKfp, client) -> None:
+    submit(client, "monitoring", course_params("monitoring", "batch_5"))
+    submit(client, "training", course_params("training"))
+
+    monitoring, training = (c.body["display_name"] for c in kfp.calls("POST", f"{API}/runs"))
+    assert re.fullmatch(r"monitoring batch_5 \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", monitoring)
+    assert re.fullmatch(r"training \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", training)
+
+
+def test_cli_upload_compiles_the_config_cluster_section(kfp: FakeKfp, tmp_path: Path) -> None:
+    config = tmp_path / "big.yaml"
+    config.write_text("cluster:\n  defaults: {cpu_limit: '4', memory_limit: 8Gi}\n  stages: {}\n")
+    assert kfp_client.main(["--host", kfp.url, "upload", "training", "--config", str(config)]) == 0
+
+    (call,) = kfp.calls("POST", f"{API}/pipelines/upload")
+    spec, _ = _uploaded_docs(call.upload)
+    resources = [e["container"]["resources"] for e in spec["deploymentSpec"]["executors"].values()]
+    assert {(r["resourceCpuLimit"], r["resourceMemoryLimit"]) for r in resources} == {("4", "8Gi")}
+
+
+def test_cli_refuses_a_bad_cluster_section(
+    kfp: FakeKfp, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "bad.yaml"
+    config.write_text("cluster:\n  stages:\n    trian: {cpu_limit: '2'}\n")
+    assert kfp_client.main(["--host", kfp.url, "upload", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: invalid config file {config}: cluster.stages: ")
+    assert "trian" in err and not kfp.calls("POST", f"{API}/pipelines/upload")
+
+
+@pytest.fixture
+def multi_user() -> Iterator[FakeKfp]:
+    with FakeKfpServer(multi_user=True, token="team-a-token") as state:
+        yield state
+
+
+def _assert_every_call_is_authorised_and_namespaced(kfp: FakeKfp, namespace: str) -> None:
+    assert kfp.requests
+    for request in kfp.requests:
+        if request.path == f"{API}/healthz":
+            continue
+        assert request.authorization == "Bearer team-a-token", request
+    listed = [r for r in kfp.requests if r.method == "GET" and r.path.endswith(
+        ("/pipelines", "/experiments", "/recurringruns")
+    )]  # fmt: skip
+    assert listed and all(r.query.get("namespace") == namespace for r in listed), listed
+    for upload_call in kfp.calls("POST", f"{API}/pipelines/upload"):
+        assert upload_call.query["namespace"] == namespace
+    for experiment in kfp.calls("POST", f"{API}/experiments"):
+        assert experiment.body["namespace"] == namespace
+
+
+def test_multi_user_calls_carry_the_namespace_and_the_token(
+    multi_user: FakeKfp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KFP_HOST", multi_user.url)
+    monkeypatch.setenv("KFP_TOKEN", "team-a-token")
+    client = make_client()
+    submit(client, "monitoring", course_params("monitoring", "batch_1"), namespace="team-a")
+    schedule(client, MONITORING_PARAMS, namespace="team-a")
+    assert schedule(client, MONITORING_PARAMS, namespace="team-a").action == "unchanged"
+    assert len(unschedule(client, namespace="team-a")) == 1
+
+    _assert_every_call_is_authorised_and_namespaced(multi_user, "team-a")
+    (pipeline,) = multi_user.pipelines.values()
+    assert pipeline["namespace"] == "team-a"
+
+
+def test_multi_user_kfp_refuses_calls_without_namespace_or_token(
+    multi_user: FakeKfp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KFP_HOST", multi_user.url)
+    from kfp_server_api.exceptions import ApiException
+
+    with pytest.raises(ApiException) as no_namespace:
+        schedule(make_client(token="team-a-token"), MONITORING_PARAMS)
+    assert no_namespace.value.status == 400
+    with pytest.raises(ApiException) as no_token:
+        upload(make_client(), "training", namespace="team-a")
+    assert no_token.value.status == 401
+
+
+def test_cli_takes_namespace_and_token_from_the_environment(
+    multi_user: FakeKfp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KFP_NAMESPACE", "team-a")
+    monkeypatch.setenv("KFP_TOKEN", "team-a-token")
+    assert kfp_client.main(["--host", multi_user.url, "submit", "training"]) == 0
+    assert kfp_client.main(["--host", multi_user.url, "schedule"]) == 0
+    _assert_every_call_is_authorised_and_namespaced(multi_user, "team-a")
+
+
+def test_cli_token_from_kubectl_create_token(
+    multi_user: FakeKfp, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A stand-in kubectl that records its arguments and prints a token; the real
+    # `kubectl create token` is run against a real API server in tests/cluster.
+    calls = tmp_path / "calls"
+    kubectl = tmp_path / "kubectl"
+    kubectl.write_text(f'#!/bin/sh\necho "$@" >> {calls}\necho team-a-token\n')
+    kubectl.chmod(kubectl.stat().st_mode | stat.S_IEXEC)
+    argv = [
+        "--host",
+        multi_user.url,
+        "--namespace",
+        "team-a",
+        "--token-service-account",
+        "default-editor",
+        "--kubectl",
+        str(kubectl),
+        "upload",
+    ]
+    assert kfp_client.main(argv) == 0
+
+    assert calls.read_text().split() == [
+        "create",
+        "token",
+        "default-editor",
+        "--namespace=team-a",
+        f"--audience={TOKEN_AUDIENCE}",
+        "--duration=1h",
+    ]
+    _assert_every_call_is_authorised_and_namespaced(multi_user, "team-a")
+    assert "team-a-token" not in capsys.readouterr().out
+
+
+def test_cli_token_service_account_needs_a_namespace(
+    kfp: FakeKfp, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["--host", kfp.url, "--token-service-account", "default-editor", "upload"]
+    assert kfp_client.main(argv) == 2
+    assert "needs --namespace or $KFP_NAMESPACE" in capsys.readouterr().err

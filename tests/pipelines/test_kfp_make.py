@@ -17,8 +17,9 @@ REPO = Path(__file__).resolve().parents[2]
 # Every step a user takes on a cluster (mk/cluster.mk and mk/kfp.mk).
 CLUSTER_TARGETS = {
     "kustomize-install", "kind-install", "manifests-secret", "manifests", "manifests-check",
-    "manifests-remote", "kind-up", "kind-down", "kfp-deploy", "kind-load", "ui", "api",
-    "upload-data", "upload", "submit", "schedule", "unschedule", "e2e-kind",
+    "manifests-remote", "manifests-images", "kind-up", "kind-down", "kfp-deploy", "kind-load",
+    "ui", "api", "upload-data", "upload", "submit", "schedule", "unschedule", "e2e-kind",
+    "images-push", "image-minio", "kube-install",
 }  # fmt: skip
 # What `make e2e-kind` runs, in order: each sub-make, and the command that does its work.
 E2E_STEPS = [
@@ -27,9 +28,12 @@ E2E_STEPS = [
     ("kind-load", "scripts/kind-load.sh"),
     ("kfp-deploy", "scripts/kfp-deploy.sh"),
     ("upload-data", "scripts/kfp-upload-data.sh"),
-    ("upload", "-m pipelines.kfp_client upload"),
-    ("submit PIPELINE=training WAIT=1", "-m pipelines.kfp_client submit training"),
-    ("schedule", "-m pipelines.kfp_client schedule"),
+    ("upload", "-m pipelines.kfp_client --kubectl kubectl upload"),
+    (
+        "submit PIPELINE=training WAIT=1",
+        "-m pipelines.kfp_client --kubectl kubectl submit training",
+    ),
+    ("schedule", "-m pipelines.kfp_client --kubectl kubectl schedule"),
 ]
 
 pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make absent")
@@ -73,6 +77,11 @@ def test_submit_passes_pipeline_batch_params_and_wait() -> None:
     assert (args.command, args.pipeline, args.batch) == ("submit", "monitoring", "batch_3")
     assert args.param == ["a=1", "b=2"] and args.wait
     assert args.config == "pipelines/scenarios/course.yaml"
+
+
+def test_upload_compiles_with_the_config() -> None:
+    args = build_parser().parse_args(client_argv(make_n("upload", "CONFIG=my.yaml")))
+    assert (args.command, args.config) == ("upload", "my.yaml")
 
 
 def test_schedule_passes_the_six_field_cron_as_one_argument() -> None:

@@ -115,7 +115,7 @@ def _register(registry: ModelRegistry, slope: float = 2.0, run_id: str = "") -> 
     model = registry.register(
         _model(slope),
         run,
-        estimator="LinearRegression",
+        estimator="sklearn.linear_model.LinearRegression",
         params={},
         features=["x"],
         target="y",
@@ -191,7 +191,7 @@ def _register_uncommitted(registry: ModelRegistry, run_id: str) -> str:
     return registry.register(
         _model(),
         RunContext(run_id, "train"),
-        estimator="LinearRegression",
+        estimator="sklearn.linear_model.LinearRegression",
         params={},
         features=["x"],
         target="y",

@@ -19,20 +19,15 @@ import pandas as pd
 from components.detect_drift.suite.columns import FrameColumns, Kind
 from components.detect_drift.suite.profile import ReferenceProfile, profile_bytes, read_profile
 from lifecycle import keys
+from lifecycle.config import PREDICTION_COLUMN as PREDICTION_COLUMN  # re-exported
 from lifecycle.config import LifecycleConfig
 from lifecycle.errors import KeyNotFoundError
 from lifecycle.store import Store
 
-PREDICTION_COLUMN = "prediction"
-
 
 def prediction_column(config: LifecycleConfig) -> str:
     """The predictions' column name: ``prediction`` unless the schema already uses it."""
-    names = {column.name for column in config.schema.columns}
-    name = PREDICTION_COLUMN
-    while name in names:
-        name += "_"
-    return name
+    return config.schema.prediction_column
 
 
 def profiled_columns(config: LifecycleConfig) -> tuple[dict[str, Kind], dict[str, str]]:
@@ -78,7 +73,9 @@ def load_reference_profile(
     from lifecycle.datasets import read_dataset
     from lifecycle.registry import ModelRegistry
 
-    estimator, model = ModelRegistry(store, config.model.name, own_run).load_artifact(version)
+    estimator, model = ModelRegistry(store, config.model.name, own_run, config.model).load_artifact(
+        version
+    )
     frame = pd.concat([read_dataset(store, k) for k in model.training_keys], ignore_index=True)
     data = frame_profile_bytes(config, frame, estimator)
     store.put_if_absent(key, data)

@@ -29,10 +29,11 @@ from components.detect_drift.suite.numeric import (
     wasserstein_test,
 )
 from components.detect_drift.suite.profile import NumericReference, ReferenceProfile
+from lifecycle.data_tests import DATA_TESTS_BY_KIND
 
 Test = Literal["ks", "psi", "wasserstein", "chi2", "jensenshannon"]
-NUMERIC_TESTS: tuple[Test, ...] = ("ks", "psi", "wasserstein")
-CATEGORICAL_TESTS: tuple[Test, ...] = ("chi2", "jensenshannon", "psi")
+NUMERIC_TESTS: tuple[Test, ...] = DATA_TESTS_BY_KIND["numeric"]
+CATEGORICAL_TESTS: tuple[Test, ...] = DATA_TESTS_BY_KIND["categorical"]
 P_VALUE_TESTS: tuple[Test, ...] = ("ks", "chi2")
 HISTOGRAM_BINS = 30
 MAX_PLOTTED_CATEGORIES = 20

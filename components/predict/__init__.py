@@ -1,0 +1,1 @@
+"""The predict stage: batch scoring with a registered model."""
