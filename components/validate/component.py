@@ -31,20 +31,20 @@ def validate(
 
     from pathlib import Path
 
-    from components.ingest.logic import read_source
-    from components.validate.logic import validate_frame
+    from components.ingest.logic import local_source
+    from components.validate.logic import validate_file
     from lifecycle import batches
     from lifecycle.config import config_from_json
     from lifecycle.store import open_store
 
     store = open_store()
     config = config_from_json(config_json)
-    frame = validate_frame(read_source(store, source), config.schema, source)
-    report.log_metric("rows", len(frame))
-    for column in config.schema.columns:
-        if column.kind == "numeric":
-            report.log_metric(f"{column.name}_mean", float(frame[column.name].mean()))
-    text = f"{source}: valid, {len(frame)} rows"
+    with local_source(store, source) as path:
+        checked = validate_file(path, config.schema, source)
+    report.log_metric("rows", checked.rows)
+    for name, mean in checked.means.items():
+        report.log_metric(f"{name}_mean", mean)
+    text = f"{source}: valid, {checked.rows} rows"
     go_on = True
     if identify_batch:
         name = batches.batch_id_from_schedule(batch_id, schedule_time)
