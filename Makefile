@@ -38,8 +38,9 @@ run: install ## Run the scenario (SCENARIO=course|diabetes, STORE=dir or minio:/
 
 # The committed YAML names the default registry; `make upload REGISTRY=…` compiles its own.
 .PHONY: compile
-compile: install ## Write every component.yaml and the pipelines' YAML (committed; default registry)
+compile: install ## Write every component.yaml and the pipelines' YAML (committed; default registry), then the components' READMEs
 	LIFECYCLE_REGISTRY= $(PYTHON) -m pipelines.compile
+	$(PYTHON) -m pipelines.component_docs
 
 .PHONY: test
 test: install ## Run the whole test suite

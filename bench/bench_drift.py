@@ -23,7 +23,19 @@ subprocess (so each gets its own peak RSS), interleaved, ``--reps`` times (evide
 Every contender's time includes reading what it needs from the Parquet files (that is
 what a monitoring run does); imports are excluded (pandas too: pyarrow imports it on the
 first ``to_numpy``). Then a ``--big-rows`` current batch is read from Parquet by the
-suite, checking peak RSS. Results go to ``--out`` (Markdown).
+suite, checking peak RSS.
+
+Two more sections (issue 14), chosen with ``--sections``:
+
+- ``e2e``: ``lifecycle data-drift`` from files against a plain scipy script
+  (``bench/scipy_drift.py``: pandas, ``ks_2samp``, ``chi2_contingency``), each a fresh
+  process timed from start to exit, at ``--e2e-rows`` (1M and 5M) rows, CSV and Parquet,
+  interleaved, medians of ``--e2e-reps``; also from a stored profile
+  (``--reference-profile``), and once with the default BH correction;
+- ``correction``: false alarms and drifts found under each multiple-testing correction on
+  ``--correction-columns`` unchanged columns (and 10 drifted ones) of ``--correction-rows``.
+
+Results go to ``--out`` (Markdown).
 """
 
 from __future__ import annotations
@@ -245,6 +257,10 @@ def child(args: argparse.Namespace) -> None:
     import pyarrow.parquet  # noqa: F401
 
     if args.run.startswith("suite"):
+        # The suite imports scipy's statistics lazily, on its first p-value: before the clock.
+        import scipy.special  # noqa: F401
+        import scipy.stats  # noqa: F401
+
         import components.detect_drift.suite  # noqa: F401
     elif args.run == "scipy":
         import scipy.stats  # noqa: F401
@@ -353,22 +369,8 @@ def _machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}), {memory} RAM, Python {platform.python_version()}"
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--big-rows", type=int, default=10_000_000)
-    parser.add_argument("--reps", type=int, default=5)
-    parser.add_argument("--evidently-reps", type=int, default=3)
-    parser.add_argument("--workdir", default="/tmp/bench-drift")
-    parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "drift.md"))
-    parser.add_argument("--bench-python", default=str(ROOT / ".venv-bench" / "bin" / "python"))
-    parser.add_argument("--run", help=argparse.SUPPRESS)
-    parser.add_argument("--paths", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.run:
-        child(args)
-        return 0
-
+def suite_section(args: argparse.Namespace) -> list[str]:
+    """The suite against evidently, scipy and the sort floor, on Parquet (issue 6)."""
     import pyarrow.parquet as pq
 
     sys.path.insert(0, str(ROOT))
@@ -433,9 +435,9 @@ def main(argv: list[str] | None = None) -> int:
     bound_mb = 1.2 * (current_bytes + profile_size) / 2**20
     expected = sorted([*DRIFTED_NUMERIC, *DRIFTED_CATEGORICAL])
     lines = [
-        "# Drift suite benchmark",
         "",
-        f"`make bench-drift`, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; machine: {_machine()}.",
+        "## The suite on Parquet (the pipeline's detect-drift path)",
+        "",
         f"Reference and current: {args.rows:,} rows each, {NUMERIC} float64 + {CATEGORICAL} categorical "
         f"columns (10–50 levels), drift injected in {len(DRIFTED_NUMERIC)} numeric and "
         f"{len(DRIFTED_CATEGORICAL)} categorical columns; each contender in a fresh process, "
@@ -536,6 +538,305 @@ def main(argv: list[str] | None = None) -> int:
         "both (the profile uncompressed, the batch as stored) for the whole run.",
         "- evidently runs its default preset (at this size: Wasserstein for numeric columns, "
         "Jensen–Shannon for categorical ones, threshold 0.1).",
+    ]
+    return lines
+
+
+# lifecycle data-drift from files, end to end --------------------------------------------
+
+E2E_VERSION = 1
+SCIPY_SCRIPT = ROOT / "bench" / "scipy_drift.py"
+
+
+def write_e2e_data(workdir: Path, rows: int, formats: list[str]) -> dict[tuple[str, str], Path]:
+    """Reference and current of ``rows`` rows as CSV and Parquet files (categories as text):
+    the same data as the suite's benchmark, as a user would hand it over."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    paths = {
+        (side, suffix): workdir / f"e2e_{side}_{rows}_v{DATA_VERSION}.{E2E_VERSION}.{suffix}"
+        for side in ("reference", "current")
+        for suffix in formats
+    }
+    for side, drifted, seed in (("reference", False, SEED), ("current", True, SEED + 1)):
+        if all(paths[(side, suffix)].exists() for suffix in formats):
+            continue
+        table = _table(rows, drifted, seed)
+        table = pa.table(
+            {
+                name: column.cast(pa.string()) if pa.types.is_dictionary(column.type) else column
+                for name, column in zip(table.column_names, table.columns, strict=True)
+            }
+        )
+        for suffix in formats:
+            target = paths[(side, suffix)]
+            partial = target.with_name(target.name + ".partial")
+            if suffix == "csv":
+                pacsv.write_csv(table, partial, pacsv.WriteOptions(quoting_style="needed"))
+            else:
+                pq.write_table(table, partial)
+            partial.replace(target)
+    return paths
+
+
+def _process(command: list[str]) -> dict:
+    """Run ``command``: wall time from process start to exit, and its own peak RSS (wait4;
+    its output goes through files, so the wait cannot block on a full pipe)."""
+    import tempfile
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=err)
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(), err.read().decode()
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{stderr[-3000:]}")
+    return {
+        "seconds": seconds,
+        "cpu_seconds": usage.ru_utime + usage.ru_stime,
+        "stdout": stdout,
+        "peak_rss_mb": usage.ru_maxrss / 1024,
+    }
+
+
+def _ours(json_text: str) -> list[str]:
+    return sorted(c["name"] for c in json.loads(json_text)["columns"] if c["drifted"])
+
+
+def e2e_section(args: argparse.Namespace) -> list[str]:
+    """``lifecycle data-drift`` on files against the plain scipy script, each a fresh process,
+    wall time from process start to exit, interleaved, medians."""
+    workdir = Path(args.workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    formats = [f for f in args.e2e_formats.split(",") if f]
+    rows_list = [int(r) for r in args.e2e_rows.split(",") if r]
+    cli = [sys.executable, "-m", "lifecycle.cli", "data-drift"]
+    expected = sorted([*DRIFTED_NUMERIC, *DRIFTED_CATEGORICAL])
+    table = [
+        "",
+        "## `lifecycle data-drift` from files, end to end",
+        "",
+        "Each contender is a fresh process timed from its start to its exit (imports, reading both "
+        "files, the tests, the output), interleaved, median of "
+        f"{args.e2e_reps} runs. The files hold the data above ({NUMERIC} float64 and {CATEGORICAL} "
+        "text columns, the same 8 drifted). `lifecycle data-drift` runs with `--correction none` "
+        "(per-column p < 0.05, as the script decides); the BH row is one run with its default. "
+        "`--reference-profile` reads a profile written once before by `--write-profile` (not timed).",
+        "",
+        "| rows | format | contender | wall time (s) | / scipy script | CPU time (s) | peak RSS (MB) | drifted columns |",
+        "|---:|---|---|---:|---:|---:|---:|---|",
+    ]
+    targets = []
+    for rows in rows_list:
+        paths = write_e2e_data(workdir, rows, formats)
+        for suffix in formats:
+            reference, current = paths[("reference", suffix)], paths[("current", suffix)]
+            profile = workdir / f"e2e_profile_{rows}_{suffix}.npz"
+            if not profile.exists():
+                _process([*cli, "--reference", str(reference), "--write-profile", str(profile)])
+            contenders = {
+                "lifecycle data-drift": [
+                    *cli,
+                    "--reference",
+                    str(reference),
+                    "--current",
+                    str(current),
+                    "--json",
+                    "--correction",
+                    "none",
+                ],
+                "lifecycle data-drift --reference-profile": [
+                    *cli,
+                    "--reference-profile",
+                    str(profile),
+                    "--current",
+                    str(current),
+                    "--json",
+                    "--correction",
+                    "none",
+                ],
+                "scipy script": [sys.executable, str(SCIPY_SCRIPT), str(reference), str(current)],
+            }
+            runs: dict[str, list[dict]] = {name: [] for name in contenders}
+            for rep in range(args.e2e_reps):
+                for name, command in contenders.items():
+                    result = _process(command)
+                    found = (
+                        json.loads(result["stdout"])
+                        if name == "scipy script"
+                        else _ours(result["stdout"])
+                    )
+                    runs[name].append(
+                        {
+                            "seconds": result["seconds"],
+                            "cpu": result["cpu_seconds"],
+                            "rss": result["peak_rss_mb"],
+                            "drifted": found,
+                        }
+                    )
+                    print(
+                        f"e2e {rows:,} {suffix} rep {rep + 1}: {name:42s} {result['seconds']:7.2f} s "
+                        f"drifted {len(found)}",
+                        flush=True,
+                    )
+            bh = _process(
+                [*cli, "--reference", str(reference), "--current", str(current), "--json"]
+            )
+            median = {
+                name: statistics.median(r["seconds"] for r in rs) for name, rs in runs.items()
+            }
+            rss = {name: statistics.median(r["rss"] for r in rs) for name, rs in runs.items()}
+            cpu = {name: statistics.median(r["cpu"] for r in rs) for name, rs in runs.items()}
+            scipy_found = runs["scipy script"][0]["drifted"]
+            for name in contenders:
+                found = runs[name][0]["drifted"]
+                same = "the scipy script's" if found == scipy_found else ", ".join(found)
+                verdict = f"all {len(expected)}, {same}" if found == expected else same
+                table.append(
+                    f"| {rows:,} | {suffix} | {name} | {median[name]:.2f} | "
+                    f"{median[name] / median['scipy script']:.2f}× | {cpu[name]:.2f} | "
+                    f"{rss[name]:.0f} | {verdict} |"
+                )
+            bh_found = _ours(bh["stdout"])
+            table.append(
+                f"| {rows:,} | {suffix} | lifecycle data-drift (default: BH), 1 run | "
+                f"{bh['seconds']:.2f} | {bh['seconds'] / median['scipy script']:.2f}× | "
+                f"{bh['cpu_seconds']:.2f} | {bh['peak_rss_mb']:.0f} | "
+                f"{'all 8, no false alarm' if bh_found == expected else ', '.join(bh_found)} |"
+            )
+            ratio = median["lifecycle data-drift"] / median["scipy script"]
+            same = runs["lifecycle data-drift"][0]["drifted"] == scipy_found
+            targets.append(
+                f"| {rows:,} rows, {suffix}: data-drift / scipy script | {ratio:.2f}× "
+                f"(goal ≤ 0.35×{' at 1M rows' if rows != 1_000_000 else ''}) | "
+                f"{'yes' if ratio <= 0.35 else ('NO' if rows == 1_000_000 else 'informative')}; "
+                f"same columns: {'yes' if same else 'NO'} |"
+            )
+    return [*table, "", "| target | measured | met |", "|---|---|---|", *targets]
+
+
+# Multiple-testing control on wide data --------------------------------------------------
+
+
+def correction_section(args: argparse.Namespace) -> list[str]:
+    """False alarms on unchanged columns, and drifts found, under each correction."""
+    import numpy as np
+    import pyarrow as pa
+
+    from components.detect_drift.suite import (
+        SuiteSettings,
+        TableColumns,
+        apply_correction,
+        build_profile,
+    )
+    from components.detect_drift.suite import run_suite as suite
+
+    columns, rows, drifted = args.correction_columns, args.correction_rows, 10
+    rng = np.random.default_rng(14)
+    names = [f"u{i:04d}" for i in range(columns)] + [f"d{i}" for i in range(drifted)]
+    reference = TableColumns(pa.table({name: rng.normal(size=rows) for name in names}))
+    current = TableColumns(
+        pa.table(
+            {name: rng.normal(size=rows) + (0.15 if name[0] == "d" else 0.0) for name in names}
+        )
+    )
+    started = time.perf_counter()
+    result = suite(
+        build_profile(reference), current, SuiteSettings(tests=("ks",)), distributions=False
+    )
+    seconds = time.perf_counter() - started
+    lines = [
+        "",
+        "## Multiple-testing control on wide data",
+        "",
+        f"{columns:,} unchanged columns (standard normal on both sides) and {drifted} drifted ones "
+        f"(shifted by 0.15 σ), {rows:,} rows a side, KS per column at 5% (seed 14; the suite took "
+        f"{seconds:.1f} s). Expected false alarms: 5% of {columns:,} = {0.05 * columns:.0f} without "
+        "a correction; with Bonferroni, or with BH when nothing drifts, at most one in 20 runs has any.",
+        "",
+        "| correction | KS threshold | false alarms (of "
+        f"{columns:,}) | drifted columns found (of {drifted}) |",
+        "|---|---:|---:|---:|",
+    ]
+    for correction in ("none", "bh", "bonferroni"):
+        decided = apply_correction(result, SuiteSettings(tests=("ks",), correction=correction))
+        found = [c.name for c in decided.columns if c.drifted]
+        lines.append(
+            f"| {correction} | {decided.thresholds['ks']:.3g} | "
+            f"{sum(n.startswith('u') for n in found)} | {sum(n.startswith('d') for n in found)} |"
+        )
+    unchanged = apply_correction(
+        suite(
+            build_profile(
+                TableColumns(pa.table({n: reference.column(n) for n in names[:columns]}))
+            ),
+            TableColumns(pa.table({n: current.column(n) for n in names[:columns]})),
+            SuiteSettings(tests=("ks",)),
+            distributions=False,
+        ),
+        SuiteSettings(tests=("ks",), correction="bh"),
+    )
+    alarms = sum(c.drifted for c in unchanged.columns)
+    lines += [
+        "",
+        f"The {columns:,} unchanged columns alone under BH: {alarms} false alarm(s).",
+    ]
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--big-rows", type=int, default=10_000_000)
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--evidently-reps", type=int, default=3)
+    parser.add_argument("--workdir", default="/tmp/bench-drift")
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "drift.md"))
+    parser.add_argument("--bench-python", default=str(ROOT / ".venv-bench" / "bin" / "python"))
+    parser.add_argument(
+        "--e2e-rows",
+        default="1000000,5000000",
+        help="rows of the end-to-end runs of lifecycle data-drift from files (comma-separated)",
+    )
+    parser.add_argument("--e2e-formats", default="csv,parquet")
+    parser.add_argument("--e2e-reps", type=int, default=3)
+    parser.add_argument("--correction-columns", type=int, default=2000)
+    parser.add_argument("--correction-rows", type=int, default=10_000)
+    parser.add_argument(
+        "--sections",
+        default="suite,e2e,correction",
+        help="which parts to run (comma-separated: suite, e2e, correction)",
+    )
+    parser.add_argument("--run", help=argparse.SUPPRESS)
+    parser.add_argument("--paths", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.run:
+        child(args)
+        return 0
+
+    sections = set(args.sections.split(","))
+    lines = [
+        "# Drift suite benchmark",
+        "",
+        f"`make bench-drift`, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; machine: {_machine()}.",
+    ]
+    if "suite" in sections:
+        lines += suite_section(args)
+    if "e2e" in sections:
+        lines += e2e_section(args)
+    if "correction" in sections:
+        lines += correction_section(args)
+    lines += [
+        "",
+        f"Load average at the end of the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
+        "(the machine is shared).",
     ]
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text("\n".join(lines) + "\n", encoding="utf-8")

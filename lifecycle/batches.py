@@ -20,6 +20,27 @@ from lifecycle.store import Store, validate_key, validate_name
 _CHUNK = 1 << 20
 
 
+def locate_source(store: Store, source: str) -> Path | str:
+    """Where ``source`` is: a file on disk (a ``Path``), else the key of a store object.
+
+    Raises:
+        InvalidInputError: neither a file nor an existing store key.
+    """
+    path = Path(source)
+    if path.is_file():
+        return path
+    try:
+        key = validate_key(source)
+    except InvalidInputError:
+        raise InvalidInputError(f"{source}: no such file") from None
+    local = store.local_path(key)
+    if local is not None:
+        return local
+    if not store.exists(key):
+        raise InvalidInputError(f"{source}: no such file, nor key in store {store.uri}")
+    return key
+
+
 def source_sha256(store: Store, source: str) -> str:
     """The sha256 of a file on disk, or else of the store object ``source`` names.
 
@@ -27,25 +48,16 @@ def source_sha256(store: Store, source: str) -> str:
         InvalidInputError: neither a readable file nor a store key.
     """
     digest = hashlib.sha256()
-    path = Path(source)
-    if path.is_file():
-        try:
-            with open(path, "rb") as handle:
-                while chunk := handle.read(_CHUNK):
-                    digest.update(chunk)
-        except OSError as exc:
-            raise InvalidInputError(f"{source}: cannot read: {exc.strerror}") from None
+    location = locate_source(store, source)
+    if isinstance(location, str):
+        digest.update(store.get_bytes(location))
         return digest.hexdigest()
     try:
-        key = validate_key(source)
-    except InvalidInputError:
-        raise InvalidInputError(f"{source}: no such file") from None
-    local = store.local_path(key)
-    if local is not None:
-        return source_sha256(store, str(local))
-    if not store.exists(key):
-        raise InvalidInputError(f"{source}: no such file, nor key in store {store.uri}")
-    digest.update(store.get_bytes(key))
+        with open(location, "rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                digest.update(chunk)
+    except OSError as exc:
+        raise InvalidInputError(f"{source}: cannot read: {exc.strerror}") from None
     return digest.hexdigest()
 
 

@@ -9,37 +9,50 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lifecycle.config import LifecycleConfig, load_config
 from lifecycle.errors import (
     Interrupted,
+    InvalidInputError,
     LifecycleError,
     ModelNotFoundError,
     interrupted_by_signals,
 )
-from lifecycle.store import Store, open_store, resolve_store_uri, validate_name
+from lifecycle.store.base import validate_name
 
+if TYPE_CHECKING:
+    from lifecycle.config import LifecycleConfig
+    from lifecycle.store import Store
+
+# Each command imports what it needs when it runs (the store's clients, pandas, scipy,
+# scikit-learn, kfp): `lifecycle data-drift` starts without most of them.
 Handler = Callable[[argparse.Namespace], int]
 
 
 def _config(args: argparse.Namespace) -> LifecycleConfig:
+    from lifecycle.config import load_config
+
     return load_config(args.config)
 
 
 def _store(args: argparse.Namespace) -> Store:
+    from lifecycle.store import open_store
+
     return open_store(args.store)
 
 
 def _existing_store(args: argparse.Namespace) -> Store:
     """The store of a command that only reads: a path or bucket that does not exist is an
     error, never a new empty store."""
+    from lifecycle.store import open_store
+
     return open_store(args.store, create=False)
 
 
@@ -51,19 +64,17 @@ def _print_json(data: object) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from components.ingest.logic import read_source
-    from components.validate.logic import validate_frame
-    from lifecycle.tables import read_table
+    from components.ingest.logic import local_source
+    from components.validate.logic import validate_file
 
     schema = _config(args).schema
     # A file needs no store; a store key is read from an existing store only.
-    source = (
-        read_table(args.data)
-        if Path(args.data).is_file()
-        else read_source(_existing_store(args), args.data)
-    )
-    frame = validate_frame(source, schema, args.data)
-    print(f"{args.data}: valid, {len(frame)} rows, columns {', '.join(frame.columns)}")
+    if Path(args.data).is_file():
+        summary = validate_file(args.data, schema, args.data)
+    else:
+        with local_source(_existing_store(args), args.data) as path:
+            summary = validate_file(path, schema, args.data)
+    print(f"{args.data}: valid, {summary.rows} rows, columns {', '.join(summary.columns)}")
     return 0
 
 
@@ -191,7 +202,7 @@ def cmd_finalize(args: argparse.Namespace) -> int:
     from lifecycle.runs import RunContext
 
     run = RunContext(args.run_id, "finalize", "cli")
-    outcome = finalize(_store(args), _config(args), run, args.status)
+    outcome = finalize(_existing_store(args), _config(args), run, args.status)
     print(summary_markdown(outcome, "lifecycle finalize"), end="")
     return 0
 
@@ -269,6 +280,8 @@ def _reachable_store(args: argparse.Namespace) -> Store:
     """Open the store before a pipeline starts, so that an unreachable endpoint, wrong
     credentials, a bad bucket or a read-only store end in one clear line, not in a failed
     task's traceback."""
+    from lifecycle.store import open_store, resolve_store_uri
+
     store = open_store(resolve_store_uri(args.store))
     store.check_writable()
     return store
@@ -281,10 +294,14 @@ def _print_commit(run: Any) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from lifecycle.batches import locate_source
     from pipelines.local import run_training
 
     config = _config(args)  # a bad config ends here, before the store is touched
     store = _reachable_store(args)
+    # Every argument is checked before any task runs: bad input is never retried.
+    for source in (args.data, args.test or args.data):
+        locate_source(store, source)
     run = run_training(args.data, args.test or args.data, store.uri, config, args.runner)
     _print_commit(run)
     return 0
@@ -325,7 +342,7 @@ def cmd_scenario(args: argparse.Namespace) -> int:
     started = time.monotonic()
     # The report is written after the whole scenario: a path it cannot take fails now.
     report_path = writable_file(args.report, "--report")
-    config = load_config(args.config) if args.config else None
+    config = _config(args) if args.config else None
     store = _reachable_store(args)
     store_uri = store.uri
     if args.reset:
@@ -370,47 +387,111 @@ def cmd_drift(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_data_drift(args: argparse.Namespace) -> int:
-    from components.detect_drift.suite import SuiteSettings, open_columns, run_suite
-    from components.detect_drift.suite.profile import profile_bytes, read_profile
-    from lifecycle.errors import InvalidInputError
+def _prefetch(module: str):
+    """Import ``module`` in a background thread (join it before using the module): its import
+    then overlaps the reading of the input files, which pyarrow does without the GIL."""
+    import importlib
+    import threading
 
-    try:
-        reference, current = open_columns(args.reference), open_columns(args.current)
-        profile = read_profile(profile_bytes(reference, psi_bins=_config(args).drift.psi_bins))
-        result = run_suite(
-            profile, current, SuiteSettings.from_config(_config(args).drift), distributions=False
-        )
-    except (OSError, ValueError) as exc:
-        raise InvalidInputError(f"data-drift: {exc}") from None
-    if args.json:
-        _print_json(result.to_dict())
-        return 0
-    rows = [["column", "kind", "test", "statistic", "p-value", "drifted"]]
+    thread = threading.Thread(target=importlib.import_module, args=(module,), daemon=True)
+    thread.start()
+    return thread
+
+
+def _suite_settings(args: argparse.Namespace):
+    """The suite's settings: the config's (the defaults without ``--config``), with the
+    correction of ``--correction``, else of the config file when it sets one, else BH."""
+    import dataclasses
+
+    from components.detect_drift.suite import SuiteSettings
+
+    if args.config:
+        drift = _config(args).drift
+        settings = SuiteSettings.from_config(drift)
+        chosen = drift.correction if "correction" in drift.model_fields_set else None
+    else:
+        settings, chosen = SuiteSettings(), None
+    return dataclasses.replace(settings, correction=args.correction or chosen or "bh")
+
+
+def _suite_table(result) -> list[str]:
+    rows = [["column", "kind", "test", "statistic", "p-value", "threshold", "drifted"]]
     for column in result.columns:
         for test, (statistic, p_value, drifted) in column.tests.items():
-            p_text = "" if p_value is None else f"{p_value:.4g}"
             rows.append(
                 [
                     column.name,
                     column.kind,
                     test,
                     f"{statistic:.6g}",
-                    p_text,
+                    "" if p_value is None else f"{p_value:.4g}",
+                    f"{result.thresholds[test]:.4g}",
                     "TRUE" if drifted else "FALSE",
                 ]
             )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print(
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        )
+    return [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+
+
+def _suite_summary(result, settings) -> list[str]:
     drifted = sum(column.drifted for column in result.columns)
-    print(
-        f"\n{drifted} of {len(result.columns)} columns drifted (share {result.drifted_share:.3f}); "
+    lines = [
+        f"{drifted} of {len(result.columns)} columns drifted (share {result.drifted_share:.3f}); "
         f"dataset drift: {'TRUE' if result.dataset_drift else 'FALSE'} "
         f"(share > {result.drift_share:g})"
-    )
+    ]
+    p_tests = [test for test in ("ks", "chi2") if test in result.thresholds]
+    if result.p_value_tests:
+        names = {"none": "no correction", "bh": "Benjamini-Hochberg", "bonferroni": "Bonferroni"}
+        bars = ", ".join(f"{test} p < {result.thresholds[test]:.4g}" for test in p_tests)
+        lines.append(
+            f"multiple testing: {names[result.correction]} over {result.p_value_tests} p-value "
+            f"tests at {settings.ks_alpha:g}: {bars}"
+        )
+    return lines
+
+
+def cmd_data_drift(args: argparse.Namespace) -> int:
+    # What the main thread imports, it imports before the prefetch starts (see _prefetch).
+    import numpy.lib.format  # noqa: F401
+    import pyarrow.compute  # noqa: F401
+    import pyarrow.csv  # noqa: F401
+    import pyarrow.parquet  # noqa: F401
+
+    from components.detect_drift.suite.files import InputError, drift_between_files
+    from lifecycle.errors import InvalidInputError
+
+    settings = _suite_settings(args)
+    # Most KS p-values need scipy.stats (about a second to import): imported while the files
+    # are read and the reference profiled (numpy and pyarrow work without the GIL).
+    scipy_stats = _prefetch("scipy.stats")
+    try:
+        result = drift_between_files(
+            args.current,
+            settings,
+            reference=args.reference,
+            reference_profile=args.reference_profile,
+            profile_to=args.write_profile,
+            shared_only=args.shared_columns,
+            workers=max(os.cpu_count() or 1, 1),
+            before_tests=scipy_stats.join,
+        )
+    except (InputError, ValueError, OSError) as exc:
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InvalidInputError(f"data-drift: {text}") from None
+    if args.write_profile:
+        print(f"wrote the reference profile to {args.write_profile}", file=sys.stderr)
+    if result is None:
+        return 0
+    if args.json:
+        _print_json(result.to_dict())
+        return 0
+    print("\n".join(_suite_table(result)))
+    print()
+    print("\n".join(_suite_summary(result, settings)))
     return 0
 
 
@@ -494,17 +575,20 @@ def cmd_export_views(args: argparse.Namespace) -> int:
 def cmd_cleanup(args: argparse.Namespace) -> int:
     from lifecycle.recovery import cleanup
 
-    store = _store(args)
+    if args.grace < 0:
+        raise InvalidInputError(f"--grace {args.grace:g}: seconds must be 0 or more")
+    store = _existing_store(args)
     report = cleanup(store, args.grace, dry_run=args.dry_run)
     verb = "would remove" if args.dry_run else "removed"
     print(
         f"store {store.uri}: {verb} {len(report.runs)} uncommitted run(s) "
         f"({report.objects} objects), {len(report.temporary)} temporary object(s), "
-        f"{len(report.locks)} expired lock(s)"
+        f"{len(report.locks)} expired lock(s); {'would rewrite' if args.dry_run else 'rewrote'} "
+        f"{len(report.views)} lagging view(s)"
     )
     for run_id in report.runs:
         print(f"  run {run_id}")
-    for name in [*report.temporary, *report.locks]:
+    for name in [*report.temporary, *report.locks, *report.views]:
         print(f"  {name}")
     if report.kept:
         print(
@@ -648,8 +732,29 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_data_drift,
         "the drift suite on two CSV/Parquet files; per-column statistics",
     )
-    sub.add_argument("--reference", required=True, help="reference file (CSV or Parquet)")
-    sub.add_argument("--current", required=True, help="current file (CSV or Parquet)")
+    sub.add_argument("--reference", help="reference file (CSV or Parquet)")
+    sub.add_argument(
+        "--reference-profile",
+        help="a reference profile written by --write-profile, in place of --reference",
+    )
+    sub.add_argument("--current", help="current file (CSV or Parquet)")
+    sub.add_argument(
+        "--write-profile",
+        metavar="FILE",
+        help="also write the reference's profile to FILE (.npz), to reuse with "
+        "--reference-profile (without --current: only write it)",
+    )
+    sub.add_argument(
+        "--shared-columns",
+        action="store_true",
+        help="compare the columns both inputs have (default: different columns are an error)",
+    )
+    sub.add_argument(
+        "--correction",
+        choices=["bh", "bonferroni", "none"],
+        help="multiple-testing control over every p-value test of every column "
+        "(default: the config's drift.correction when the --config file sets it, else bh)",
+    )
     sub.add_argument("--json", action="store_true", help="print JSON instead of a table")
     add("models", cmd_models, "list models, versions and the production alias")
     add(

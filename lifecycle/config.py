@@ -22,19 +22,14 @@ from pydantic import (
     model_validator,
 )
 
+from lifecycle.data_tests import DATA_TESTS_BY_KIND, DataTest
 from lifecycle.errors import InvalidInputError
 
 ColumnKind = Literal["numeric", "categorical"]
 HistoryTest = Literal["hard", "param", "iqr", "fixed", "worst"]
-DataTest = Literal["ks", "chi2", "psi", "wasserstein", "jensenshannon"]
 
 # Direction of each metric: True when a higher score is worse.
 METRIC_HIGHER_IS_WORSE: dict[str, bool] = {"RMSE": True, "MAE": True, "r2": False}
-# The drift suite's tests of each kind of column (components/detect_drift/suite/run.py).
-DATA_TESTS_BY_KIND: dict[str, tuple[DataTest, ...]] = {
-    "numeric": ("ks", "psi", "wasserstein"),
-    "categorical": ("chi2", "jensenshannon", "psi"),
-}
 # The model's predictions are profiled and tested as a column of this name (or with "_"
 # appended until no schema column has it).
 PREDICTION_COLUMN = "prediction"
@@ -181,6 +176,13 @@ class DriftConfig(_Frozen):
     numeric_decision: Literal["ks", "psi", "wasserstein"] = "ks"
     categorical_decision: Literal["chi2", "jensenshannon", "psi"] = "chi2"
     drift_share: float = Field(default=0.5, ge=0, le=1)  # dataset drift: share of columns above
+    # Multiple-testing control of the data tests' p-values (KS, chi-squared) across columns and
+    # tests: none (each at p_value, the course's way), bh (Benjamini-Hochberg) or bonferroni.
+    correction: Literal["none", "bh", "bonferroni"] = "none"
+    # Effect-size floors, off (0) by default: a KS test fires only when its statistic D, a
+    # chi-squared test only when its Cramér's V, is at least this (as well as p < threshold).
+    min_ks_statistic: float = Field(default=0.0, ge=0, le=1)
+    min_cramers_v: float = Field(default=0.0, ge=0, le=1)
     prediction_flags: bool = False  # the predictions' tests become flags too
     dataset_flag: bool = False  # the dataset-level decision becomes the flag dataset_drift
 

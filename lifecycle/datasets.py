@@ -1,20 +1,37 @@
-"""Versioned, content-addressed datasets in the store."""
+"""Versioned, content-addressed datasets in the store.
+
+A dataset is written as it streams in (:class:`DatasetWriter`): record batches go to a
+Parquet file in fixed-size row groups while its sha256 is computed, so equal data gives
+equal bytes and the same key however it arrived; the file then goes to the store in one
+atomic streaming write, and its metadata last.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import tempfile
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from lifecycle import keys
 from lifecycle.errors import IntegrityError, InvalidInputError, KeyNotFoundError
 from lifecycle.runs import RunContext
 from lifecycle.store import Store
-from lifecycle.tables import from_parquet_bytes, to_parquet_bytes
+from lifecycle.tables import from_parquet_bytes
+
+# Row groups hold about this many bytes of values (8 per value), within the row bounds: the
+# same data always gets the same row groups, so the same bytes and the same key.
+ROW_GROUP_BYTES = 64 << 20
+MIN_ROW_GROUP_ROWS = 1 << 12
+MAX_ROW_GROUP_ROWS = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -42,6 +59,168 @@ class DatasetRef:
         return cls(**data)
 
 
+def row_group_rows(schema: pa.Schema) -> int:
+    """Rows per row group for a table of ``schema`` (a function of its width only)."""
+    per_row = 8 * max(len(schema), 1)
+    return max(MIN_ROW_GROUP_ROWS, min(MAX_ROW_GROUP_ROWS, ROW_GROUP_BYTES // per_row))
+
+
+class _HashingFile:
+    """A binary file that hashes what is written to it (pyarrow writes through it)."""
+
+    def __init__(self, path: Path):
+        self._file = open(path, "wb")  # noqa: SIM115 - closed by close()
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+        self.closed = False
+
+    def write(self, data: bytes) -> int:
+        view = memoryview(data)
+        self.sha256.update(view)
+        self.size += view.nbytes
+        return self._file.write(view)
+
+    def tell(self) -> int:
+        return self.size
+
+    def flush(self) -> None:
+        self._file.flush()
+
+    def close(self) -> None:
+        if not self.closed:
+            self._file.close()
+            self.closed = True
+
+
+class DatasetWriter:
+    """Writes one dataset as it streams in, in bounded memory; nothing is visible until
+    :meth:`commit`, and leaving a ``with`` block without it (an error) discards it all.
+
+    Batches are regrouped into row groups of :func:`row_group_rows` rows, each made
+    contiguous before it is written, so the Parquet bytes (and the content hash, and the
+    key) depend on the data only, not on how it was batched.
+    """
+
+    def __init__(self, store: Store, name: str, schema: pa.Schema, source: str, run: RunContext):
+        self.store = store
+        self.run = run
+        self.name = name
+        self.schema = schema.remove_metadata()
+        self.source = source
+        self.rows = 0
+        self._group_rows = row_group_rows(self.schema)
+        self._pending: list[pa.RecordBatch] = []
+        self._pending_rows = 0
+        staged = store.staging_path(".parquet")
+        if staged is None:
+            handle, temp = tempfile.mkstemp(prefix="lifecycle-dataset-", suffix=".parquet")
+            os.close(handle)
+            staged = Path(temp)
+        self._path = staged
+        self._file = _HashingFile(staged)
+        # Floats are written byte-stream-split (their bytes regrouped by position, which zstd
+        # packs about as well as a dictionary, several times faster); text as a dictionary.
+        floats = [f.name for f in self.schema if pa.types.is_floating(f.type)]
+        self._writer: pq.ParquetWriter | None = pq.ParquetWriter(
+            self._file,
+            self.schema,
+            compression="zstd",
+            write_statistics=True,
+            use_dictionary=[name for name in self.schema.names if name not in floats],
+            column_encoding=dict.fromkeys(floats, "BYTE_STREAM_SPLIT"),
+        )
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        """Append ``batch`` (of the writer's schema)."""
+        if batch.num_rows == 0:
+            return
+        self._pending.append(batch)
+        self._pending_rows += batch.num_rows
+        while self._pending_rows >= self._group_rows:
+            self._write_group(self._group_rows)
+
+    def write_frame(self, frame: pd.DataFrame) -> None:
+        """Append a DataFrame (its columns converted to the writer's schema)."""
+        table = pa.Table.from_pandas(frame, schema=self.schema, preserve_index=False)
+        for batch in table.to_batches():
+            self.write(batch)
+
+    def _write_group(self, rows: int) -> None:
+        assert self._writer is not None
+        pending = pa.Table.from_batches(self._pending, schema=self.schema)
+        group = pending.slice(0, rows).combine_chunks()
+        self._writer.write_table(group, row_group_size=rows)
+        self.rows += group.num_rows
+        rest = pending.slice(rows)
+        self._pending = rest.to_batches()
+        self._pending_rows = rest.num_rows
+
+    def commit(self) -> DatasetRef:
+        """Finish the file and store it under ``datasets/<name>/<hash>/``, then its metadata;
+        idempotent for equal data (an existing dataset's metadata is returned).
+
+        Returns:
+            The stored dataset.
+        """
+        if self._pending_rows:
+            self._write_group(self._pending_rows)
+        assert self._writer is not None
+        self._writer.close()
+        self._writer = None
+        self._file.close()
+        digest = self._file.sha256.hexdigest()
+        key = keys.dataset_key(self.name, digest)
+        meta_key = keys.dataset_meta_key(key)
+        # Marked used by this run first: rolling a run back removes only the datasets it
+        # stored that no other run uses.
+        self.store.put_bytes(keys.dataset_use_key(key, self.run.run_id), b"")
+        if self.store.exists(meta_key):
+            self.abort()
+            return DatasetRef.from_json(self.store.get_bytes(meta_key))
+        ref = DatasetRef(
+            key=key,
+            name=self.name,
+            sha256=digest,
+            rows=self.rows,
+            columns=tuple(self.schema.names),
+            source=self.source,
+            created_at=datetime.now(UTC).isoformat(),
+            run_id=self.run.run_id,
+            task=self.run.task,
+        )
+        self.store.put_file(key, self._path, move=True)
+        self.store.put_bytes(meta_key, ref.to_json().encode())
+        return ref
+
+    def abort(self) -> None:
+        """Discard everything written (the scratch file too)."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        self._file.close()
+        self._path.unlink(missing_ok=True)
+
+    def __enter__(self) -> DatasetWriter:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.abort()  # after commit() only the (absent) scratch file is left to remove
+
+
+def write_dataset_batches(
+    store: Store, name: str, schema: pa.Schema, source: str, run: RunContext
+) -> DatasetWriter:
+    """A writer of dataset ``name``, fed record batches of ``schema``: use it in a ``with``
+    block and :meth:`DatasetWriter.commit` it once the data is complete (an error before
+    that discards everything)."""
+    return DatasetWriter(store, name, schema, source, run)
+
+
 def write_dataset(
     store: Store, name: str, frame: pd.DataFrame, source: str, run: RunContext
 ) -> DatasetRef:
@@ -50,29 +229,13 @@ def write_dataset(
     The data is written before its metadata, so a dataset is visible (has
     ``meta.json``) only once complete. Equal data is stored once, by the first run to write
     it. Every run that uses it marks it first (``uses/<run>``), so that rolling back a run
-    removes the datasets it stored that no other run uses, and only those.
+    removes the datasets it stored that no other run uses, and only those (see
+    :meth:`DatasetWriter.commit`).
     """
-    data = to_parquet_bytes(frame)
-    digest = hashlib.sha256(data).hexdigest()
-    key = keys.dataset_key(name, digest)
-    meta_key = keys.dataset_meta_key(key)
-    store.put_bytes(keys.dataset_use_key(key, run.run_id), b"")
-    if store.exists(meta_key):
-        return DatasetRef.from_json(store.get_bytes(meta_key))
-    ref = DatasetRef(
-        key=key,
-        name=name,
-        sha256=digest,
-        rows=len(frame),
-        columns=tuple(str(column) for column in frame.columns),
-        source=source,
-        created_at=datetime.now(UTC).isoformat(),
-        run_id=run.run_id,
-        task=run.task,
-    )
-    store.put_bytes(key, data)
-    store.put_bytes(meta_key, ref.to_json().encode())
-    return ref
+    schema = pa.Schema.from_pandas(frame, preserve_index=False).remove_metadata()
+    with write_dataset_batches(store, name, schema, source, run) as writer:
+        writer.write_frame(frame)
+        return writer.commit()
 
 
 def dataset_ref(store: Store, key: str) -> DatasetRef:

@@ -136,6 +136,13 @@ class AppendLog:
         except (KeyNotFoundError, ValueError):
             return -1
 
+    def view_lags(self, visibility: Visibility | None = None) -> bool:
+        """Whether the stored view holds fewer rows than there are committed records: its
+        writer was stopped between its run's commit and the view's rewrite. The records are
+        whole; the next commit or ``lifecycle cleanup`` rewrites the view."""
+        committed = self.visible_records(visibility or CommitLog(self.store).visibility())
+        return bool(committed) and self._view_rows() < len(committed)
+
     def refresh_view(self, visibility: Visibility | None = None) -> None:
         """Make the stored view hold every committed record; rewrite it only when it lags.
 

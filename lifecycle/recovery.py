@@ -190,6 +190,7 @@ class Cleanup:
     objects: int = 0
     temporary: list[str] = field(default_factory=list)
     locks: list[str] = field(default_factory=list)
+    views: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
 
 
@@ -215,7 +216,8 @@ def cleanup(
     Uncommitted runs are rolled back once they have written nothing for ``grace_seconds``
     (at once when their local owner process is known dead, never while it is known alive);
     temporary objects of interrupted writes older than the grace period and expired view
-    locks are removed.
+    locks are removed, and CSV views left behind the committed runs (a writer stopped between
+    its commit and the view's rewrite) are rewritten.
     """
     now = time.time()
     report = Cleanup()
@@ -238,4 +240,10 @@ def cleanup(
     if not dry_run:
         for key in report.locks:
             store.delete(key)
+    visibility = CommitLog(store).visibility()
+    for log in all_logs(store):
+        if log.view_lags(visibility):
+            report.views.append(log.view_key)
+            if not dry_run:
+                log.refresh_view(visibility)
     return report

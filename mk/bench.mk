@@ -21,3 +21,9 @@ test: bench-venv
 .PHONY: bench-drift
 bench-drift: install bench-venv ## Benchmark the drift suite against evidently, scipy and the sort floor (writes bench/results/drift.md)
 	$(PYTHON) bench/bench_drift.py --bench-python $(BENCH_PYTHON) $(BENCH_DRIFT_ARGS)
+
+BENCH_BIG_ARGS ?=
+
+.PHONY: bench-big
+bench-big: install ## Benchmark validate and ingest on a generated 50M-row, 1 GB CSV batch, local folder and MinIO (writes bench/results/big.md)
+	MINIO_BIN=$(abspath $(TOOLS_BIN))/minio $(PYTHON) bench/bench_big.py $(BENCH_BIG_ARGS)

@@ -9,6 +9,10 @@ DOCS_REPORT ?= /tmp/docs-report.html
 diagram: install ## Write docs/architecture.drawio and .svg and the README tables from the compiled specs (REPO_URL= for links)
 	$(PYTHON) -m pipelines.architecture
 
+.PHONY: component-docs
+component-docs: install ## Write the Inputs/Outputs/Image/Store tables of components/*/README.md from the compiled specs
+	$(PYTHON) -m pipelines.component_docs
+
 .PHONY: docs-check
 docs-check: install ## Fail when docs/ is stale against the compiled specs (links compared by the file they name)
 	$(PYTHON) -m pipelines.architecture --check

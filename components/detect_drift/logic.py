@@ -123,7 +123,8 @@ def profile_tests(
             name = f"{test}_test_{column.name}"
             statistics[name] = {
                 "statistic": outcome.statistic,
-                "threshold": settings.threshold(test),  # type: ignore[arg-type]
+                # The threshold the test was decided at (after the multiple-testing correction).
+                "threshold": result.thresholds[test],
             }
             if outcome.p_value is not None:
                 statistics[name]["p_value"] = outcome.p_value

@@ -221,6 +221,42 @@ def _suite_table(decision) -> str:
     )
 
 
+CORRECTION_NAMES = {
+    "none": "none",
+    "bh": "Benjamini–Hochberg",
+    "bonferroni": "Bonferroni",
+}
+
+
+def correction_note(statistics: dict[str, dict[str, float]], config: LifecycleConfig) -> str:
+    """A paragraph naming the data tests' multiple-testing correction and the p-value
+    threshold the KS and chi-squared tests were decided at (empty without such tests)."""
+    drift = config.drift
+    thresholds = [
+        values["threshold"]
+        for values in statistics.values()
+        if "p_value" in values and "threshold" in values
+    ]
+    if not thresholds:
+        return ""
+    name = CORRECTION_NAMES.get(drift.correction, drift.correction)
+    corrected = min(thresholds)
+    if drift.correction == "none":
+        text = f"each KS and chi-squared test fires at p &lt; {corrected:.4g}"
+    else:
+        text = (
+            f"the KS and chi-squared tests fire at p &lt; {corrected:.4g} "
+            f"(p &lt; {drift.p_value:g} before the correction)"
+        )
+    floors = [
+        f"{label} ≥ {value:g}"
+        for label, value in (("KS D", drift.min_ks_statistic), ("Cramér's V", drift.min_cramers_v))
+        if value > 0
+    ]
+    floor = f"; effect-size floor: {', '.join(floors)}" if floors else ""
+    return f"<p>Multiple-testing correction of the data tests: {name}; {text}{floor}.</p>"
+
+
 def _retrain_evaluations(
     store: Store, config: LifecycleConfig, records: list[dict], own_run: str | None = None
 ) -> set:
@@ -267,7 +303,8 @@ def render_decision_html(
     rows = "".join(
         f"<tr><td>{html.escape(name)}</td><td>{'TRUE' if fired else 'FALSE'}</td>"
         f"<td>{decision.statistics.get(name, {}).get('statistic', '')}</td>"
-        f"<td>{decision.statistics.get(name, {}).get('p_value', '')}</td></tr>"
+        f"<td>{decision.statistics.get(name, {}).get('p_value', '')}</td>"
+        f"<td>{decision.statistics.get(name, {}).get('threshold', '')}</td></tr>"
         for name, fired in decision.flags.items()
     )
     charts = []
@@ -314,6 +351,8 @@ def render_decision_html(
         f"<h2>Model {html.escape(decision.model_version)} on {html.escape(decision.batch)}: "
         f"{verdict}</h2>"
         f"<p>{decision.previous_runs} previous run(s) in scope ({drift.history_scope}).</p>"
-        "<table><tr><th>test</th><th>fired</th><th>statistic</th><th>p-value</th></tr>"
+        f"{correction_note(decision.statistics, config)}"
+        "<table><tr><th>test</th><th>fired</th><th>statistic</th><th>p-value</th>"
+        "<th>threshold</th></tr>"
         f"{rows}</table>{''.join(charts)}</body></html>"
     )

@@ -1,41 +1,71 @@
-"""Ingest stage: read a CSV or Parquet file (a path or a store key) into a versioned dataset."""
+"""Ingest stage: read a CSV or Parquet file (a path or a store key) into a versioned dataset.
+
+The file is validated and written in one streaming pass (record batches, bounded memory):
+each typed batch goes to the dataset's Parquet file while its hash is computed, and the
+file is stored only when the whole input proved valid.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
-from components.validate.logic import validate_frame
+from components.validate.logic import output_schema, validate_file
 from lifecycle.config import SchemaConfig
-from lifecycle.datasets import DatasetRef, write_dataset
+from lifecycle.datasets import DatasetRef, write_dataset_batches
 from lifecycle.errors import InvalidInputError
 from lifecycle.runs import RunContext
 from lifecycle.store import Store, validate_key, validate_name
-from lifecycle.tables import parse_table, read_table
+from lifecycle.tables import parse_table
 
 
-def read_source(store: Store, source: str) -> pd.DataFrame:
-    """Read ``source``: a file on disk when it exists, else an object in the store.
+@contextmanager
+def local_source(store: Store, source: str) -> Iterator[Path]:
+    """``source`` as a file on disk: the file itself when it exists, else the store object
+    (a local store's own file, or a temporary download, streamed, removed afterwards).
 
     Raises:
-        InvalidInputError: neither a readable file nor a store key, or malformed content.
+        InvalidInputError: neither a file nor a store key.
     """
     if Path(source).is_file():
-        return read_table(source)
+        yield Path(source)
+        return
     try:
         key = validate_key(source)
     except InvalidInputError:
         raise InvalidInputError(f"{source}: no such file") from None
+    path = store.local_path(key)
+    if path is not None:
+        yield path
+        return
     if not store.exists(key):
         raise InvalidInputError(f"{source}: no such file, nor key in store {store.uri}")
-    return parse_table(store.get_bytes(key), source)
+    with tempfile.TemporaryDirectory(prefix="lifecycle-source-") as folder:
+        # The key's own file name: its suffix says CSV or Parquet.
+        target = Path(folder) / PurePosixPath(key).name
+        store.get_file(key, target)
+        yield target
+
+
+def read_source(store: Store, source: str) -> pd.DataFrame:
+    """Read ``source`` (a file, else a store object) whole into a DataFrame, for small inputs
+    (:func:`ingest` and :func:`components.validate.logic.validate_file` stream instead).
+
+    Raises:
+        InvalidInputError: neither a readable file nor a store key, or malformed content.
+    """
+    with local_source(store, source) as path:
+        return parse_table(path.read_bytes(), source)
 
 
 def ingest(
     store: Store, source: str, name: str, schema: SchemaConfig, run: RunContext
 ) -> DatasetRef:
-    """Validate ``source`` against ``schema`` and store it as dataset ``name``.
+    """Validate ``source`` against ``schema`` and store it as dataset ``name``, streaming.
 
     Nothing is written when validation fails. Equal data gives the same key.
 
@@ -44,5 +74,9 @@ def ingest(
         DataValidationError: the data breaks the schema.
     """
     validate_name(name, "dataset name")
-    frame = validate_frame(read_source(store, source), schema, source)
-    return write_dataset(store, name, frame, source, run)
+    with (
+        local_source(store, source) as path,
+        write_dataset_batches(store, name, output_schema(schema), source, run) as writer,
+    ):
+        validate_file(path, schema, source, sink=writer.write)
+        return writer.commit()

@@ -53,25 +53,25 @@ def validate(
     from pathlib import Path
 
     from components.artifacts import chosen_source
-    from components.ingest.logic import read_source
-    from components.validate.logic import validate_frame
+    from components.ingest.logic import local_source
+    from components.validate.logic import validate_file
     from lifecycle import batches
     from lifecycle.config import config_with_parameters
     from lifecycle.store import open_store
 
     store = open_store()
     config = config_with_parameters(config_json, model_name=model_name)
-    checked = chosen_source(source, data)
-    frame = validate_frame(read_source(store, checked), config.schema, checked)
-    report.log_metric("rows", len(frame))
-    for column in config.schema.columns:
-        if column.kind == "numeric":
-            report.log_metric(f"{column.name}_mean", float(frame[column.name].mean()))
-    text = f"{checked}: valid, {len(frame)} rows"
+    source = chosen_source(source, data)
+    with local_source(store, source) as path:
+        checked = validate_file(path, config.schema, source)
+    report.log_metric("rows", checked.rows)
+    for name, mean in checked.means.items():
+        report.log_metric(f"{name}_mean", mean)
+    text = f"{source}: valid, {checked.rows} rows"
     go_on = True
     if identify_batch:
         name = batches.batch_id_from_schedule(batch_id, schedule_time)
-        sha256 = batches.source_sha256(store, checked)
+        sha256 = batches.source_sha256(store, source)
         identity = batches.identify_batch(store, config.model.name, name, sha256, force)
         text += f"\n\n{identity.describe()}"
         go_on = identity.is_new

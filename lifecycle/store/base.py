@@ -6,6 +6,7 @@ above it (datasets, registry, histories) is written once against this interface.
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from abc import ABC, abstractmethod
@@ -64,6 +65,35 @@ class Store(ABC):
     @abstractmethod
     def put_bytes(self, key: str, data: bytes) -> None:
         """Write ``data`` at ``key`` atomically: readers see the old object or the new one."""
+
+    def put_file(self, key: str, path: str | os.PathLike[str], move: bool = False) -> None:
+        """Write the file at ``path`` to ``key`` atomically, streaming: readers see the old
+        object or the whole new one, and the file is never held in memory whole.
+
+        Args:
+            key: where to write.
+            path: the file to store.
+            move: the file is the caller's scratch copy (from :meth:`staging_path` or a
+                temporary folder): the store may take it over instead of copying it, and
+                it is gone afterwards.
+        """
+        self.put_bytes(key, Path(path).read_bytes())
+        if move:
+            Path(path).unlink(missing_ok=True)
+
+    def get_file(self, key: str, path: str | os.PathLike[str]) -> None:
+        """Write the object at ``key`` to the file ``path``, streaming.
+
+        Raises:
+            KeyNotFoundError: no object at ``key``.
+        """
+        Path(path).write_bytes(self.get_bytes(key))
+
+    def staging_path(self, suffix: str = "") -> Path | None:
+        """A fresh path for a file that :meth:`put_file` will then move into the store, on the
+        store's own file system (a local folder; listings skip it), or None: use a temporary
+        folder."""
+        return None
 
     @abstractmethod
     def put_if_absent(self, key: str, data: bytes) -> bool:

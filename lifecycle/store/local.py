@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import tempfile
@@ -13,6 +14,7 @@ from lifecycle.errors import KeyNotFoundError, StoreError
 from lifecycle.store.base import Store, validate_key, validate_prefix
 
 _TEMP_PREFIX = ".tmp-"
+_COPY_CHUNK = 1 << 20
 
 
 class LocalStore(Store):
@@ -78,6 +80,43 @@ class LocalStore(Store):
         except OSError as exc:
             temp.unlink(missing_ok=True)
             raise self._failed("write", key, exc) from None
+
+    def put_file(self, key: str, path: str | os.PathLike[str], move: bool = False) -> None:
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        source = Path(path)
+        if move:
+            with open(source, "rb") as handle:
+                os.fsync(handle.fileno())
+            try:
+                os.replace(source, target)  # same file system: the scratch file becomes the object
+                return
+            except OSError as exc:
+                if exc.errno != errno.EXDEV:
+                    raise
+        temp = target.parent / f"{_TEMP_PREFIX}{uuid.uuid4().hex}"
+        try:
+            with open(source, "rb") as reader, open(temp, "wb") as writer:
+                shutil.copyfileobj(reader, writer, _COPY_CHUNK)
+                writer.flush()
+                os.fsync(writer.fileno())
+            os.replace(temp, target)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+        if move:
+            source.unlink(missing_ok=True)
+
+    def get_file(self, key: str, path: str | os.PathLike[str]) -> None:
+        try:
+            shutil.copyfile(self._path(key), path)
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise KeyNotFoundError(f"no object {key!r} in store {self.uri}") from None
+
+    def staging_path(self, suffix: str = "") -> Path:
+        # In the store's root, named as a temporary file: listings skip it, a crash leaves it
+        # where a clean-up finds it, and put_file(move=True) renames it into place.
+        return self.root / f"{_TEMP_PREFIX}{uuid.uuid4().hex}{suffix}"
 
     def put_if_absent(self, key: str, data: bytes) -> bool:
         path = self._path(key)

@@ -77,6 +77,12 @@ _CONTENT_TYPES = {
 _GET_MANY_WORKERS = 16
 _DOWNLOAD_CHUNK = 1 << 20
 _DELETE_BATCH = 1000
+# A file above this size is uploaded as a multipart upload of parts this large (at most
+# _UPLOAD_THREADS parts in memory at once); S3 makes the object visible only when the
+# upload completes, so the write stays atomic.
+PART_SIZE = 16 * 1024 * 1024
+_UPLOAD_THREADS = 2
+_DOWNLOAD_CHUNK = 1 << 20
 
 
 def _env_number(name: str, default: float, cast: Callable[[str], float]) -> float:
@@ -410,6 +416,47 @@ class MinioStore(Store):
                 self.bucket, name, io.BytesIO(data), len(data), content_type=content_type
             ),
         )
+
+    def put_file(self, key: str, path: str | os.PathLike[str], move: bool = False) -> None:
+        name = self._name(key)
+        content_type = _CONTENT_TYPES.get(os.path.splitext(name)[1], "application/octet-stream")
+        size = os.path.getsize(path)
+
+        def upload() -> None:
+            # Each attempt reads the file afresh; a failed multipart upload is aborted by the
+            # client, and an interrupted one is never visible (only completion publishes it).
+            with open(path, "rb") as handle:
+                self._client.put_object(
+                    self.bucket,
+                    name,
+                    handle,
+                    size,
+                    content_type=content_type,
+                    part_size=PART_SIZE,
+                    num_parallel_uploads=_UPLOAD_THREADS,
+                )
+
+        self._call(f"write {key!r}", upload)
+        if move:
+            Path(path).unlink(missing_ok=True)
+
+    def get_file(self, key: str, path: str | os.PathLike[str]) -> None:
+        name = self._name(key)
+
+        def download() -> None:
+            response = self._client.get_object(self.bucket, name)
+            try:
+                with open(path, "wb") as handle:
+                    for chunk in response.stream(_DOWNLOAD_CHUNK):
+                        handle.write(chunk)
+            finally:
+                response.close()
+                response.release_conn()
+
+        try:
+            self._call(f"read {key!r}", download)
+        except S3Error:  # only the missing-key codes get here
+            raise KeyNotFoundError(f"no object {key!r} in store {self.uri}") from None
 
     def put_if_absent(self, key: str, data: bytes) -> bool:
         name = self._name(key)

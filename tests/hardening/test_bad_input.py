@@ -142,8 +142,11 @@ def test_an_intact_artifact_that_is_not_a_model_is_refused(store, capsys):
 
 
 def test_a_corrupt_history_record_is_named(store, tmp_path, capsys):
-    key = f"{keys.EVALUATION_RECORDS}/00000000T000000-corrupt.json"
-    store.put_bytes(key, b'{"time_stamp": "2026-')
+    from tests.store.writers import committed_append, record
+
+    committed_append(store, [record(0, 0)], "committed")
+    (key,) = [k for k in store.list_keys(keys.EVALUATION_RECORDS) if "/committed/" in k]
+    store.put_bytes(key, b'{"time_stamp": "2026-')  # a committed run's record, cut short
     refused(
         store, capsys, ["export-views", "--to", str(tmp_path)], repr(key), "is not JSON", code=3
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 import pytest
@@ -116,6 +117,8 @@ def test_unsafe_keys_are_rejected_by_every_operation(any_store: Store, key: str)
         lambda: any_store.get_bytes(key),
         lambda: any_store.exists(key),
         lambda: any_store.delete(key),
+        lambda: any_store.put_file(key, __file__),
+        lambda: any_store.get_file(key, os.devnull),
     ]
     for operation in operations:
         with pytest.raises(InvalidInputError):
@@ -137,3 +140,37 @@ def test_clear_deletes_everything(any_store: Store) -> None:
     assert any_store.list_keys() == []
     any_store.put_bytes("x/again", b"2")  # still usable afterwards
     assert any_store.list_keys() == ["x/again"]
+
+
+@pytest.mark.parametrize("size", [0, 1000, 20 * 1024 * 1024 + 7])
+def test_put_file_and_get_file_stream_whole_objects(any_store: Store, tmp_path, size) -> None:
+    """Up to past the MinIO part size (16 MiB): a multipart upload there, one object after."""
+    payload = os.urandom(size)
+    source = tmp_path / "source.bin"
+    source.write_bytes(payload)
+    any_store.put_file("files/data.parquet", source)
+    assert source.read_bytes() == payload  # copied, not taken over
+    assert any_store.get_bytes("files/data.parquet") == payload
+    any_store.get_file("files/data.parquet", tmp_path / "back.bin")
+    assert (tmp_path / "back.bin").read_bytes() == payload
+    assert any_store.list_keys() == ["files/data.parquet"]
+
+
+def test_put_file_moves_a_staged_file_and_leaves_no_temporary(any_store: Store, tmp_path) -> None:
+    staged = any_store.staging_path(".parquet") or tmp_path / "staged.parquet"
+    staged.write_bytes(b"staged bytes")
+    assert any_store.list_keys() == []  # a staged file is not an object
+    any_store.put_file("files/moved", staged, move=True)
+    assert not staged.exists()
+    assert any_store.get_bytes("files/moved") == b"staged bytes"
+    assert any_store.list_keys() == ["files/moved"]
+
+
+def test_put_file_overwrites_and_get_file_of_a_missing_key_raises(any_store: Store, tmp_path):
+    source = tmp_path / "v"
+    for version in (b"one", b"two"):
+        source.write_bytes(version)
+        any_store.put_file("files/v", source)
+    assert any_store.get_bytes("files/v") == b"two"
+    with pytest.raises(KeyNotFoundError, match="files/none"):
+        any_store.get_file("files/none", tmp_path / "none")

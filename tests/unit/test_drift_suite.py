@@ -154,6 +154,16 @@ def test_categorical_tests_match_scipy(ref_levels, cur_levels, n, m, skew):
     )
 
 
+@pytest.mark.parametrize("statistic", [0.0, 1e-9, 0.3, 7.5, 80.0, 2000.0])
+@pytest.mark.parametrize("degrees", [1, 2, 49])
+def test_the_chi2_p_value_is_scipys_chi2_sf_exactly(statistic, degrees):
+    """chi2_test's p-value comes from scipy.special (scipy.stats is not imported for it)."""
+    from scipy.special import chdtrc
+
+    ours = float(chdtrc(degrees, statistic)) if statistic > 0 else 1.0
+    assert ours == float(stats.chi2.sf(statistic, degrees))
+
+
 def test_chi2_with_a_single_category_does_not_fire():
     assert chi2_test(np.array([5.0]), np.array([7.0]), 0.05) == (0.0, 1.0, False)
 
@@ -194,7 +204,19 @@ def test_the_vectorised_smirnov_sum_is_scipys(n, ndd):
 
 
 @pytest.mark.parametrize(
-    ("n", "ndd"), [(140, 3.0), (1_000, 2.1), (500_000, 1.0), (500_000, 371.0), (1_000_001, 9.0)]
+    ("n", "ndd"),
+    [
+        (140, 3.0),
+        (1_000, 2.1),
+        (500_000, 1.0),
+        (500_000, 371.0),
+        (1_000_001, 9.0),
+        # Strong drifts: scipy's 0.0, answered without importing scipy.stats; but not at d >= 0.5.
+        (141, 370.0),
+        (2_500_000, 5000.0),
+        (2_000, 500.0),
+        (2_000, 499.0),
+    ],
 )
 def test_kstwo_sf_outside_the_smirnov_case_is_scipys_own_call(n, ndd):
     d = float(np.sqrt(ndd / n))

@@ -199,3 +199,23 @@ def test_the_history_charts_mark_every_drift_and_draw_the_enabled_tests_only(
             for r in evaluation_log(store).records()
             if r["time_stamp"] == decisions[-1].evaluation_time and r["metric"] == metric
         )
+
+
+@pytest.mark.parametrize("correction", ["none", "bh", "bonferroni"])
+def test_the_corrected_thresholds_are_logged_and_shown(store, trained, correction):
+    from components.detect_drift.report import render_decision_html
+
+    config = CONFIG.model_copy(
+        update={"drift": CONFIG.drift.model_copy(update={"correction": correction})}
+    )
+    _, decision = _check(store, "batch_6", config)
+    # Three p-value tests: KS of x, y and the predictions (there is no categorical column).
+    expected = {"none": 0.05, "bonferroni": 0.05 / 3, "bh": 0.05 * 3 / 3}[correction]
+    for name in ("ks_test_x", "ks_test_y", "ks_test_prediction"):
+        assert decision.statistics[name]["threshold"] == pytest.approx(expected)
+        assert decision.flags.get(name, True) == (decision.statistics[name]["p_value"] < expected)
+    assert decision.statistics["psi_test_x"]["threshold"] == config.drift.psi_threshold
+    page = render_decision_html(store, config, decision)
+    name = {"none": "none", "bh": "Benjamini–Hochberg", "bonferroni": "Bonferroni"}[correction]
+    assert f"Multiple-testing correction of the data tests: {name}; " in page
+    assert f"p &lt; {expected:.4g}" in page and "<th>threshold</th>" in page

@@ -21,6 +21,7 @@ from components.detect_drift.suite.columns import (
     numeric_values,
     open_columns,
 )
+from components.detect_drift.suite.correction import CORRECTIONS, Correction, correction_factor
 from components.detect_drift.suite.numeric import (
     TestOutcome,
     ks_p_value,
@@ -35,14 +36,23 @@ from components.detect_drift.suite.numeric import (
 )
 from components.detect_drift.suite.profile import (
     ReferenceProfile,
+    build_profile,
     profile_bytes,
     read_profile,
     write_profile,
 )
-from components.detect_drift.suite.run import ColumnResult, SuiteResult, SuiteSettings, run_suite
+from components.detect_drift.suite.run import (
+    ColumnResult,
+    SuiteResult,
+    SuiteSettings,
+    apply_correction,
+    run_suite,
+)
 
 __all__ = [
+    "CORRECTIONS",
     "ColumnResult",
+    "Correction",
     "ColumnSource",
     "FrameColumns",
     "ParquetColumns",
@@ -53,8 +63,11 @@ __all__ = [
     "TestOutcome",
     "WithColumns",
     "align_counts",
+    "apply_correction",
+    "build_profile",
     "category_counts",
     "chi2_test",
+    "correction_factor",
     "infer_kind",
     "jensenshannon_test",
     "ks_p_value",

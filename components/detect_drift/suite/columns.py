@@ -7,6 +7,7 @@ arrays, so category counts never build Python strings per row).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Literal, Protocol
@@ -42,13 +43,16 @@ class ParquetColumns:
             f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
         ]
         self._file = pq.ParquetFile(handle(), read_dictionary=strings or None)
+        self._lock = threading.Lock()  # one reader: callers in threads take turns
+        self.schema = schema
         self.names = list(schema.names)
         self.num_rows = self._file.metadata.num_rows
 
     def column(self, name: str) -> pa.ChunkedArray:
         if name not in self.names:
             raise KeyError(name)
-        return self._file.read(columns=[name]).column(0)
+        with self._lock:
+            return self._file.read(columns=[name]).column(0)
 
 
 class TableColumns:
@@ -109,6 +113,21 @@ def infer_kind(column: pa.ChunkedArray) -> Kind:
     return "categorical"
 
 
+def primitive_numpy(array: pa.Array) -> np.ndarray:
+    """A fixed-width array without nulls as a numpy view of its data buffer.
+
+    ``pyarrow.Array.to_numpy`` imports pandas (half a second) on its first call; this
+    needs only numpy.
+    """
+    if array.null_count:
+        raise ValueError("primitive_numpy needs an array without nulls")
+    dtype = np.dtype(array.type.to_pandas_dtype())
+    data = array.buffers()[1]
+    if data is None:
+        return np.empty(0, dtype=dtype)
+    return np.frombuffer(data, dtype=dtype, count=len(array), offset=array.offset * dtype.itemsize)
+
+
 def numeric_values(column: pa.ChunkedArray) -> np.ndarray:
     """A numeric column as float64 (nulls become NaN), zero-copy when it already is one."""
     array = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
@@ -116,13 +135,15 @@ def numeric_values(column: pa.ChunkedArray) -> np.ndarray:
         array = array.dictionary_decode()
     if not pa.types.is_float64(array.type):
         array = pc.cast(array, pa.float64())
-    return array.to_numpy(zero_copy_only=False)
+    if array.null_count:
+        array = pc.fill_null(array, np.nan)
+    return primitive_numpy(array)
 
 
-def _chunk_counts(chunk: pa.Array) -> Iterator[tuple[str, int]]:
+def _chunk_counts(chunk: pa.Array | pa.ChunkedArray) -> Iterator[tuple[str, int]]:
     if pa.types.is_dictionary(chunk.type):
         codes = chunk.indices
-        valid = codes.drop_null().to_numpy()
+        valid = primitive_numpy(codes.drop_null())
         counts = np.bincount(valid, minlength=len(chunk.dictionary))
         names = pc.cast(chunk.dictionary, pa.string()).to_pylist()
         yield from (
@@ -145,7 +166,9 @@ def _chunk_counts(chunk: pa.Array) -> Iterator[tuple[str, int]]:
 def category_counts(column: pa.ChunkedArray) -> tuple[list[str], np.ndarray]:
     """Each category (as text; nulls as ``"null"``) and how often it occurs, sorted by name."""
     totals: dict[str, int] = {}
-    for chunk in column.chunks:
+    # Plain values are counted in one call over every chunk (a CSV column has hundreds).
+    chunks = column.chunks if pa.types.is_dictionary(column.type) else [column]
+    for chunk in chunks:
         for name, count in _chunk_counts(chunk):
             totals[name] = totals.get(name, 0) + count
     names = sorted(totals)

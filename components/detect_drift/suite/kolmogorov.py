@@ -21,8 +21,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import special
-from scipy.stats import distributions
 
 # scipy's bounds of the Smirnov case of kstwo.sf (scipy.stats._ksstats._kolmogn, cdf=False).
 SMIRNOV_MIN_N = 141
@@ -43,11 +41,17 @@ def _stirling(k: np.ndarray) -> np.ndarray:
     small = k < STIRLING_SERIES_FROM
     out = np.empty_like(k)
     few = k[small]
-    out[small] = special.gammaln(few + 1.0) - (few + 0.5) * np.log(few) + few - _HALF_LOG_2PI
+    out[small] = _gammaln(few + 1.0) - (few + 0.5) * np.log(few) + few - _HALF_LOG_2PI
     r = 1.0 / k[~small]
     r2 = r * r
     out[~small] = r * (1 / 12 - r2 * (1 / 360 - r2 * (1 / 1260 - r2 / 1680)))
     return out
+
+
+def _gammaln(values: np.ndarray) -> np.ndarray:
+    from scipy import special  # imported when first needed (the CLI starts without scipy)
+
+    return special.gammaln(values)
 
 
 def _log1p(d: np.ndarray) -> np.ndarray:
@@ -111,4 +115,10 @@ def kstwo_sf(d: float, n: int) -> float:
         and SMIRNOV_MIN_NDD <= ndd < SMIRNOV_MAX_NDD
     ):
         return min(max(2.0 * smirnov_sf(n, d), 0.0), 1.0)
+    if n > SMIRNOV_MIN_N - 1 and 1.0 < n * d < n - 1 and d < 0.5 and ndd >= SMIRNOV_MAX_NDD:
+        # scipy's own answer there (scipy.stats._ksstats._kolmogn, cdf=False), without
+        # importing scipy.stats for it: a strong drift on a large sample.
+        return 0.0
+    from scipy.stats import distributions
+
     return float(distributions.kstwo.sf(d, n))

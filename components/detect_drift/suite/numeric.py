@@ -16,10 +16,6 @@ from typing import NamedTuple
 
 import numpy as np
 
-# scipy's own exact two-sample KS distribution (Hodges / Gnedenko-Korolyuk lattice-path
-# counts), called with the statistic we compute, so that p-values are scipy's bit for bit.
-from scipy.stats._stats_py import _attempt_exact_2kssamp
-
 from components.detect_drift.suite.kolmogorov import kstwo_sf
 
 # As scipy.stats.ks_2samp(method="auto"): exact when both samples are at most this large.
@@ -226,6 +222,11 @@ def ks_p_value(statistic: float, n: int, m: int) -> tuple[float, float]:
         1/lcm(n, m) as scipy does, and scipy reports that rounded value.
     """
     if max(n, m) <= KS_MAX_EXACT_N:
+        # scipy's own exact two-sample KS distribution (Hodges / Gnedenko-Korolyuk lattice-path
+        # counts), called with the statistic we compute, so that p-values are scipy's bit for
+        # bit. Imported here: scipy.stats costs about a second to import, needed only now.
+        from scipy.stats._stats_py import _attempt_exact_2kssamp
+
         success, rounded, p = _attempt_exact_2kssamp(n, m, math.gcd(n, m), statistic, "two-sided")
         if success:
             return float(rounded), float(np.clip(p, 0.0, 1.0))

@@ -14,6 +14,7 @@ import mmap
 import struct
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -57,13 +58,15 @@ class CategoricalReference:
 
 @dataclass(frozen=True)
 class ColumnInfo:
-    """A profiled column: its kind, its role (feature, target, prediction) and its rows."""
+    """A profiled column: its kind, its role (feature, target, prediction), its rows, and
+    (profiles of files, :mod:`.files`) what its values were: number, text, date, …"""
 
     name: str
     kind: Kind
     role: str
     rows: int
     std: float = 0.0
+    value_class: str = ""
 
 
 class ReferenceProfile:
@@ -103,39 +106,71 @@ class ReferenceProfile:
         )
 
 
-def _profile_entries(
+def _profile_column(
     source: ColumnSource,
-    kinds: Mapping[str, Kind] | None,
-    roles: Mapping[str, str] | None,
+    index: int,
+    name: str,
+    kind: Kind | None,
+    role: str,
     psi_bins: int,
-) -> Iterable[tuple[str, Any]]:
-    """(array name, array) pairs, one column at a time, then the metadata."""
-    names = list(kinds) if kinds else list(source.names)
-    infos = []
-    for index, name in enumerate(names):
-        column = source.column(name)
-        kind = (kinds or {}).get(name) or infer_kind(column)
-        role = (roles or {}).get(name, "feature")
-        if kind == "numeric":
-            values = sorted_finite(numeric_values(column), name, "reference")
-            del column
-            edges = quantile_edges(values, psi_bins)
-            std = float(np.std(values)) if values.size else 0.0
-            infos.append(ColumnInfo(name, kind, role, int(values.size), std))
-            yield f"c{index}_sorted", values
-            yield f"c{index}_edges", edges
-            yield f"c{index}_shares", bin_shares(values, edges)
-        else:
-            categories, counts = category_counts(column)
-            infos.append(ColumnInfo(name, kind, role, int(counts.sum())))
-            yield f"c{index}_categories", np.array(categories, dtype=str)
-            yield f"c{index}_counts", counts
+    value_class: str,
+) -> tuple[ColumnInfo, list[tuple[str, np.ndarray]]]:
+    """One column's profile: its info and its (array name, array) pairs."""
+    column = source.column(name)
+    kind = kind or infer_kind(column)
+    if kind == "numeric":
+        values = sorted_finite(numeric_values(column), name, "reference")
+        del column
+        edges = quantile_edges(values, psi_bins)
+        std = float(np.std(values)) if values.size else 0.0
+        info = ColumnInfo(name, kind, role, int(values.size), std, value_class)
+        shares = bin_shares(values, edges)
+        return info, [
+            (f"c{index}_sorted", values),
+            (f"c{index}_edges", edges),
+            (f"c{index}_shares", shares),
+        ]
+    categories, counts = category_counts(column)
+    info = ColumnInfo(name, kind, role, int(counts.sum()), 0.0, value_class)
+    return info, [
+        (f"c{index}_categories", np.array(categories, dtype=str)),
+        (f"c{index}_counts", counts),
+    ]
+
+
+def _meta_entry(infos: list[ColumnInfo], psi_bins: int) -> tuple[str, np.ndarray]:
     meta = {
         "format": PROFILE_FORMAT,
         "psi_bins": psi_bins,
         "columns": [info.__dict__ for info in infos],
     }
-    yield _META, np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    return _META, np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+
+
+def _profile_entries(
+    source: ColumnSource,
+    kinds: Mapping[str, Kind] | None,
+    roles: Mapping[str, str] | None,
+    psi_bins: int,
+    classes: Mapping[str, str] | None = None,
+) -> Iterable[tuple[str, Any]]:
+    """(array name, array) pairs, one column at a time, then the metadata."""
+    names = list(kinds) if kinds else list(source.names)
+    infos = []
+    for index, name in enumerate(names):
+        info, entries = _profile_column(
+            source,
+            index,
+            name,
+            (kinds or {}).get(name),
+            (roles or {}).get(name, "feature"),
+            psi_bins,
+            (classes or {}).get(name, ""),
+        )
+        infos.append(info)
+        yield from entries
+        del entries
+    yield _meta_entry(infos, psi_bins)
 
 
 def write_profile(
@@ -144,6 +179,7 @@ def write_profile(
     kinds: Mapping[str, Kind] | None = None,
     roles: Mapping[str, str] | None = None,
     psi_bins: int = DEFAULT_PSI_BINS,
+    classes: Mapping[str, str] | None = None,
 ) -> None:
     """Profile ``source`` column by column into an ``.npz`` at ``target`` (path or binary file).
 
@@ -153,12 +189,14 @@ def write_profile(
         kinds: the columns to profile and their kinds (default: every column, kind inferred).
         roles: each column's role, for the reports (default: feature).
         psi_bins: how many reference-quantile bins PSI uses.
+        classes: what each column's values are (number, text, date, …), kept to check
+            another file against the profile.
 
     Raises:
         ValueError: a numeric column has an infinite value (the message names it).
     """
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
-        for key, array in _profile_entries(source, kinds, roles, psi_bins):
+        for key, array in _profile_entries(source, kinds, roles, psi_bins, classes):
             info = zipfile.ZipInfo(f"{key}.npy")
             # Pad the local header so the array data (after the .npy header, itself a
             # multiple of 64 bytes) starts 64-byte aligned: readers then view it in place.
@@ -167,6 +205,44 @@ def write_profile(
             info.extra = struct.pack("<HH", _PADDING_EXTRA_ID, padding) + bytes(padding)
             with archive.open(info, "w", force_zip64=True) as handle:
                 np.lib.format.write_array(handle, np.asarray(array), allow_pickle=False)
+
+
+def build_profile(
+    source: ColumnSource,
+    kinds: Mapping[str, Kind] | None = None,
+    roles: Mapping[str, str] | None = None,
+    psi_bins: int = DEFAULT_PSI_BINS,
+    classes: Mapping[str, str] | None = None,
+    workers: int = 1,
+) -> ReferenceProfile:
+    """The profile of ``source`` in memory, never serialised (for a one-off comparison of
+    two files; :func:`write_profile` stores one); ``workers`` columns at once, in threads.
+
+    Raises:
+        ValueError: a numeric column has an infinite value (the message names it).
+    """
+    names = list(kinds) if kinds else list(source.names)
+
+    def profile(index: int) -> tuple[ColumnInfo, list[tuple[str, np.ndarray]]]:
+        name = names[index]
+        return _profile_column(
+            source,
+            index,
+            name,
+            (kinds or {}).get(name),
+            (roles or {}).get(name, "feature"),
+            psi_bins,
+            (classes or {}).get(name, ""),
+        )
+
+    if workers > 1 and len(names) > 1:
+        # numpy sorts without the GIL: columns in parallel threads.
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            columns = list(pool.map(profile, range(len(names))))
+    else:
+        columns = [profile(index) for index in range(len(names))]
+    arrays = {key: array for _, entries in columns for key, array in entries}
+    return ReferenceProfile([info for info, _ in columns], arrays, psi_bins)
 
 
 def profile_bytes(

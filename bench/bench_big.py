@@ -1,0 +1,222 @@
+# ruff: noqa: E501 - the Markdown report is written line by line
+"""Big-batch benchmark (issue 14): `make bench-big`.
+
+Generates (once, cached in ``--workdir``) a CSV batch of ``--rows`` rows (default 50M, about
+1 GB) of ``x, y`` drawn around the course's model 1.0 (y = 1.8267·x + 1.154, noise σ 0.5),
+then runs the streaming stages on it, each as the real CLI in a fresh process, and
+records each one's wall time and peak RSS (``wait4``'s ``ru_maxrss`` of that process):
+
+- ``validate`` of the file;
+- ``ingest`` into a local-folder store;
+- ``ingest`` into MinIO from a file, and from an object already in the bucket (the batch
+  uploaded first with ``Store.put_file``: a multipart upload), when the MinIO server
+  (``$MINIO_BIN`` or .tools/bin/minio) is there.
+
+Target: peak RSS ≤ ``--rss-limit-mb`` (1.5 GB) for every stage. Results go to ``--out``
+(Markdown). The other monitoring stages (evaluate, detect_drift, select_data) and the
+whole ``lifecycle monitor`` are not measured here yet: see the notes the report ends with.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # a script run from the checkout, not an installed module
+
+# The course's model 1.0 (tests/unit/test_course_numbers.py) and the batch's spread.
+SLOPE, INTERCEPT, NOISE = 1.8267272727, 1.154, 0.5
+X_RANGE = (1.0, 60.0)
+SEED = 14
+CHUNK_ROWS = 1_000_000
+# In the file's name: a file of another version of the generator is not reused.
+DATA_VERSION = 2
+
+
+def generate_batch(path: Path, rows: int, seed: int = SEED) -> Path:
+    """Write ``rows`` rows of ``x,y`` (x with 5 decimals, y with 8) to ``path``, in chunks
+    of a million rows (the generator's memory stays small too)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    rng = np.random.default_rng(seed)
+    temp = path.with_suffix(".partial")
+    schema = pa.schema([("x", pa.float64()), ("y", pa.float64())])
+    with open(temp, "wb") as handle:
+        handle.write(b"x,y\n")
+        options = pacsv.WriteOptions(include_header=False, quoting_style="none")
+        with pacsv.CSVWriter(handle, schema, write_options=options) as writer:
+            done = 0
+            while done < rows:
+                count = min(CHUNK_ROWS, rows - done)
+                x = np.round(rng.uniform(*X_RANGE, count), 5)
+                y = np.round(SLOPE * x + INTERCEPT + rng.normal(0.0, NOISE, count), 8)
+                writer.write_table(pa.table({"x": x, "y": y}, schema=schema))
+                done += count
+    temp.replace(path)
+    return path
+
+
+def run_stage(argv: list[str], env: dict[str, str]) -> dict:
+    """Run the CLI in a fresh process; its wall time and its own peak RSS (wait4)."""
+    command = [sys.executable, "-m", "lifecycle.cli", *argv]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    stdout, stderr = process.stdout.read(), process.stderr.read()  # type: ignore[union-attr]
+    process.stdout.close()  # type: ignore[union-attr]
+    process.stderr.close()  # type: ignore[union-attr]
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed:\n{stderr.decode()[-3000:]}")
+    return {
+        "seconds": seconds,
+        "peak_rss_mb": usage.ru_maxrss / 1024.0,
+        "output": stdout.decode().strip(),
+    }
+
+
+def _machine() -> str:
+    memory = "?"
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal"):
+            memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    cpu = platform.machine()
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    return f"{os.cpu_count()} cores ({cpu}), {memory} RAM, Python {platform.python_version()}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=50_000_000)
+    parser.add_argument("--workdir", default="/tmp/bench-big")
+    parser.add_argument("--rss-limit-mb", type=float, default=1536.0)
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "big.md"))
+    parser.add_argument("--no-minio", action="store_true", help="leave the MinIO stages out")
+    args = parser.parse_args(argv)
+
+    from lifecycle.store import LocalStore, open_store
+    from tests.fixtures.minio import MinioServer, free_port, minio_binary
+
+    workdir = Path(args.workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    batch = workdir / f"batch_{args.rows}_v{DATA_VERSION}.csv"
+    if not batch.exists():
+        print(f"generating {batch} …", flush=True)
+        generate_batch(batch, args.rows)
+    size_mb = batch.stat().st_size / 2**20
+    print(f"{batch}: {size_mb:.0f} MB, {args.rows:,} rows", flush=True)
+
+    scratch = Path(tempfile.mkdtemp(prefix="bench-big-", dir=workdir))
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    results: list[tuple[str, str, dict]] = []
+    server = None
+    try:
+        local = LocalStore(scratch / "store")
+        stages = [
+            ("validate", "file", ["validate", "--data", str(batch), "--store", local.uri]),
+            (
+                "ingest",
+                "local folder",
+                ["ingest", "--data", str(batch), "--name", "big", "--store", local.uri],
+            ),
+        ]
+        for stage, backend, command in stages:
+            print(f"{stage} ({backend}) …", flush=True)
+            results.append((stage, backend, run_stage(command, env)))
+        binary = None if args.no_minio else minio_binary()
+        if binary is None:
+            print("no MinIO server binary (make minio-install): MinIO stages left out", flush=True)
+        else:
+            server = MinioServer(
+                binary=binary,
+                data_dir=scratch / "minio",
+                port=free_port(),
+                console_port=free_port(),
+            )
+            server.start()
+            env.update(server.env)
+            uri = server.bucket_uri("bench-big")
+            os.environ.update(server.env)
+            store = open_store(uri)
+            started = time.perf_counter()
+            store.put_file("incoming/big.csv", batch)
+            upload = {"seconds": time.perf_counter() - started, "peak_rss_mb": float("nan")}
+            results.append(("upload the batch (put_file, multipart)", "MinIO", upload))
+            for stage, backend, command in [
+                (
+                    "ingest",
+                    "MinIO, from a file",
+                    ["ingest", "--data", str(batch), "--name", "big", "--store", uri],
+                ),
+                (
+                    "ingest",
+                    "MinIO, from an object in the bucket",
+                    ["ingest", "--data", "incoming/big.csv", "--name", "big2", "--store", uri],
+                ),
+                (
+                    "validate",
+                    "MinIO, an object in the bucket",
+                    ["validate", "--data", "incoming/big.csv", "--store", uri],
+                ),
+            ]:
+                print(f"{stage} ({backend}) …", flush=True)
+                results.append((stage, backend, run_stage(command, env)))
+    finally:
+        if server is not None:
+            server.terminate()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    lines = [
+        "# Big-batch benchmark",
+        "",
+        f"`make bench-big`, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; machine: {_machine()}; load average "
+        f"{os.getloadavg()[0]:.1f} at the end (the machine is shared).",
+        f"The batch: {args.rows:,} rows of `x,y` around the course's model 1.0, {size_mb:.0f} MB of CSV. "
+        "Each stage is the real CLI in a fresh process (imports included); peak RSS is the "
+        "process's own (`wait4`).",
+        "",
+        "| stage | store | wall time (s) | peak RSS (MB) | ≤ 1.5 GB |",
+        "|---|---|---:|---:|---|",
+    ]
+    for stage, backend, result in results:
+        rss = result["peak_rss_mb"]
+        within = "–" if rss != rss else ("yes" if rss <= args.rss_limit_mb else "NO")
+        shown = "–" if rss != rss else f"{rss:.0f}"
+        lines.append(f"| {stage} | {backend} | {result['seconds']:.1f} | {shown} | {within} |")
+    lines += [
+        "",
+        "Notes:",
+        "- validate and ingest read the CSV in record batches (pyarrow's streaming reader, 4 MB "
+        "blocks), check and type each batch, count every problem over the whole file, and (ingest) "
+        "write each typed batch to the dataset's Parquet file in fixed row groups while hashing it; "
+        "the file then goes to the store in one streaming write (a local folder: renamed into place; "
+        "MinIO: a multipart upload of 16 MB parts, visible only once complete), its metadata last.",
+        "- An object in the bucket as the source is downloaded to a temporary file in 1 MB chunks first.",
+        "- Not measured yet (a later phase, after evaluate, detect_drift and select_data stream): "
+        "those stages on this batch and the whole `lifecycle monitor` (target: every stage ≤ 1.5 GB, "
+        "the whole run ≤ 3 minutes).",
+    ]
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+    print(f"\nwritten to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
