@@ -23,7 +23,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from components.serve.model_holder import LoadedModel, verify
-from components.serve.protocol import MAX_MAGNITUDE, InputSchema
+from components.serve.schema import MAX_MAGNITUDE, InputSchema
 from lifecycle import keys
 from lifecycle.config import LifecycleConfig
 from lifecycle.errors import InvalidInputError

@@ -8,7 +8,7 @@ from components.serve.app import ServeApp
 from components.serve.metrics import ServerMetrics
 from components.serve.model_holder import ModelHolder
 from components.serve.prediction_log import PredictionLog
-from components.serve.protocol import InputSchema
+from components.serve.schema import InputSchema
 from components.serve.server import SETTINGS_ENV
 from components.serve.settings import ServeSettings
 from lifecycle.errors import InvalidInputError

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from components.serve.protocol import InputSchema
+from components.serve.schema import InputSchema
 from lifecycle.errors import LifecycleError
 from lifecycle.registry import ModelRegistry, ModelVersion
 from lifecycle.store import Store

@@ -29,10 +29,10 @@ from typing import Any
 import numpy as np
 import orjson
 
-from lifecycle.config import SchemaConfig
+from components.serve.schema import MAX_MAGNITUDE, FeatureSpec, InputSchema
 
-# Beyond this magnitude squared errors overflow float64 (as in the validate stage).
-MAX_MAGNITUDE = 1e150
+__all__ = ["MAX_MAGNITUDE", "FeatureSpec", "InputSchema", "RequestError"]
+
 NUMERIC_DATATYPES = frozenset(
     {
         "FP16",
@@ -64,40 +64,6 @@ class RequestError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
-
-
-@dataclass(frozen=True)
-class FeatureSpec:
-    """One input column of the served model."""
-
-    name: str
-    categorical: bool
-    minimum: float | None = None
-    maximum: float | None = None
-
-
-@dataclass(frozen=True)
-class InputSchema:
-    """The served model's inputs, in the order it was trained on."""
-
-    features: tuple[FeatureSpec, ...]
-
-    @classmethod
-    def from_config(cls, schema: SchemaConfig) -> InputSchema:
-        return cls(
-            tuple(
-                FeatureSpec(spec.name, spec.kind == "categorical", spec.min, spec.max)
-                for spec in schema.features
-            )
-        )
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(feature.name for feature in self.features)
-
-    @property
-    def all_numeric(self) -> bool:
-        return not any(feature.categorical for feature in self.features)
 
 
 @dataclass(frozen=True)
