@@ -52,7 +52,7 @@ soak: install minio-install ## The soak test: 100 monitoring runs in a row (minu
 
 .PHONY: lint
 lint: install ## Lint with ruff
-	$(VENV)/bin/ruff check lifecycle components pipelines tests bench docs images
-	$(VENV)/bin/ruff format --check lifecycle components pipelines tests bench docs images
+	$(VENV)/bin/ruff check lifecycle components pipelines cli tests bench docs images
+	$(VENV)/bin/ruff format --check lifecycle components pipelines cli tests bench docs images
 
 -include mk/*.mk

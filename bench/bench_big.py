@@ -69,7 +69,7 @@ def generate_batch(path: Path, rows: int, seed: int = SEED) -> Path:
 
 def run_stage(argv: list[str], env: dict[str, str]) -> dict:
     """Run the CLI in a fresh process; its wall time and its own peak RSS (wait4)."""
-    command = [sys.executable, "-m", "lifecycle.cli", *argv]
+    command = [sys.executable, "-m", "cli", *argv]
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(process.pid, 0)

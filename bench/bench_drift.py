@@ -617,7 +617,7 @@ def e2e_section(args: argparse.Namespace) -> list[str]:
     workdir.mkdir(parents=True, exist_ok=True)
     formats = [f for f in args.e2e_formats.split(",") if f]
     rows_list = [int(r) for r in args.e2e_rows.split(",") if r]
-    cli = [sys.executable, "-m", "lifecycle.cli", "data-drift"]
+    cli = [sys.executable, "-m", "cli", "data-drift"]
     expected = sorted([*DRIFTED_NUMERIC, *DRIFTED_CATEGORICAL])
     table = [
         "",

@@ -66,7 +66,7 @@ TAG_LENGTH = 12
 # Tags baked into the wheel by `make wheel` (git-ignored; never hashed).
 BAKED_TAGS = Path(__file__).with_name("image_tags.json")
 # What the base image installs: the wheel's packages and their file types (pyproject.toml).
-SOURCE_PACKAGES = ("lifecycle", "components", "pipelines")
+SOURCE_PACKAGES = ("lifecycle", "components", "pipelines", "cli")
 SOURCE_SUFFIXES = frozenset({".py", ".yaml", ".csv"})
 # Written by `make compile` from the sources, and naming the tags: never an input.
 COMPILED_NAMES = ("component.yaml", "*_pipeline.yaml")

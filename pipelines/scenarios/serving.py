@@ -147,7 +147,7 @@ def running_server(
         [
             sys.executable,
             "-m",
-            "lifecycle.cli",
+            "cli",
             "serve",
             "--store",
             store_uri,

@@ -19,11 +19,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lifecycle.cli import build_parser
+from cli.main import build_parser
 from lifecycle.images import STAGES
+from pipelines.component_docs import image_extras
 from tests.credentials import find_credentials, secret_environment
 from tests.docker._engine import docker, inspect_image
 from tests.docker.test_base_image import NON_ROOT_UID, OCI_LABELS
+from tests.stage_imports import absent_modules, import_check_script, present_modules
 
 pytestmark = pytest.mark.docker
 
@@ -46,7 +48,7 @@ SUBCOMMANDS = {
     "serve": "serve",
     "predict": "predict",
 }
-# A stage adds metadata only; anything beyond this would be a real layer.
+# A stage without extras adds metadata only; anything beyond this would be a real layer.
 MAX_OWN_BYTES = 1_000_000
 KFP_PYTHON = "/opt/venv/bin/python3"
 READ_ONLY = ("--network", "none", "--read-only", "--tmpfs", "/tmp")
@@ -125,12 +127,16 @@ def test_one_registry_names_the_built_tags_and_the_compiled_images(tmp_path: Pat
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_image_is_the_base_plus_metadata(
+def test_image_is_the_base_plus_its_extras(
     stage: str, stage_images: dict[str, str], base_image: str
 ) -> None:
     image, base = inspect_image(stage_images[stage]), inspect_image(base_image)
-    assert image["RootFS"]["Layers"] == base["RootFS"]["Layers"], "the stage adds a layer"
-    assert image["Size"] - base["Size"] < MAX_OWN_BYTES
+    layers, base_layers = image["RootFS"]["Layers"], base["RootFS"]["Layers"]
+    assert layers[: len(base_layers)] == base_layers, "not built on the base"
+    # One layer per extra the Dockerfile installs (image_extras), nothing else of weight.
+    assert len(layers) - len(base_layers) == len(image_extras(stage))
+    if not image_extras(stage):
+        assert image["Size"] - base["Size"] < MAX_OWN_BYTES
     config = image["Config"]
     assert config["Entrypoint"] == entrypoint_of(dockerfile(stage))
     assert config["User"].split(":")[0] == str(NON_ROOT_UID)
@@ -167,6 +173,23 @@ def test_kfp_command_finds_the_venv_python(stage: str, stage_images: dict[str, s
         "run", "--rm", *READ_ONLY, "--entrypoint", "sh", stage_images[stage], "-ec", script
     ).stdout
     assert out.split() == [KFP_PYTHON, "1", str(NON_ROOT_UID)]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_entry_point_imports_in_its_image_without_what_it_leaves_out(
+    stage: str, stage_images: dict[str, str]
+) -> None:
+    # The stage's component module and every import its function makes, run by the image's
+    # python; then each heavy module of the extras: present when installed, else absent.
+    out = docker(
+        "run", "--rm", *READ_ONLY, "--entrypoint", "python3", stage_images[stage],
+        "-c", import_check_script(stage),
+    ).stdout  # fmt: skip
+    found = dict(line.split("=") for line in out.split())
+    assert found == {
+        **{module: "0" for module in absent_modules(stage)},
+        **{module: "1" for module in present_modules(stage)},
+    }
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from cli.main import main as lifecycle
 from components.detect_drift.logic import history_bounds
 from components.finalize.logic import Contributions, commit_run
-from lifecycle.cli import main as lifecycle
 from lifecycle.config import LifecycleConfig
 from lifecycle.history import decision_log, evaluation_log
 from lifecycle.runs import RunContext

@@ -7,8 +7,8 @@ import io
 
 import pytest
 
+from cli.main import main
 from lifecycle import keys
-from lifecycle.cli import main
 from lifecycle.history import decision_log, drift_log, evaluation_log
 from lifecycle.registry import ModelRegistry
 from lifecycle.store import LocalStore

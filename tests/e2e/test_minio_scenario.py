@@ -18,7 +18,7 @@ pytestmark = pytest.mark.e2e
 
 def lifecycle(*argv: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "lifecycle.cli", *argv],
+        [sys.executable, "-m", "cli", *argv],
         capture_output=True,
         text=True,
         env=dict(os.environ),

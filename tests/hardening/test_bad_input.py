@@ -10,8 +10,8 @@ import json
 import pytest
 import skops.io
 
+from cli.main import main
 from lifecycle import keys
-from lifecycle.cli import main
 from lifecycle.config import LifecycleConfig
 from lifecycle.datasets import read_dataset
 from lifecycle.store import Store

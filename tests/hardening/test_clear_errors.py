@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from cli.main import main
 from lifecycle import keys
-from lifecycle.cli import main
 from lifecycle.errors import StoreError
 from lifecycle.history import evaluation_log
 from lifecycle.store import LocalStore, Store, open_store
@@ -57,7 +57,7 @@ def _unprivileged(argv: list[str]) -> subprocess.CompletedProcess[str]:
         caps = "-dac_override,-dac_read_search,-fowner"
         prefix = [setpriv, f"--inh-caps={caps}", f"--bounding-set={caps}"]
     return subprocess.run(
-        [*prefix, sys.executable, "-m", "lifecycle.cli", *argv],
+        [*prefix, sys.executable, "-m", "cli", *argv],
         capture_output=True,
         text=True,
         check=False,

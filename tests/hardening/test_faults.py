@@ -63,7 +63,7 @@ def test_sigkill_in_the_middle_of_writing_leaves_nothing_partial(any_store):
 @pytest.mark.e2e
 def test_two_monitoring_runs_at_once_keep_both_records_and_distinct_versions(any_store):
     root = any_store.uri
-    lifecycle = [sys.executable, "-m", "lifecycle.cli"]
+    lifecycle = [sys.executable, "-m", "cli"]
     trained = subprocess.run(
         [
             *lifecycle,

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from cli.main import main
 from lifecycle import keys
-from lifecycle.cli import main
 from lifecycle.history import evaluation_log
 from lifecycle.store import LocalStore, Store
 from tests.helpers import COURSE, course_model_in_production, store_listing
@@ -152,7 +152,7 @@ def test_a_monitoring_run_does_not_run_a_planted_model(kind, tmp_path):
     }
     argv = ["monitor", "--batch-file", str(COURSE / "batch_1.csv"), "--batch-id", "batch_1"]
     result = subprocess.run(
-        [sys.executable, "-m", "lifecycle.cli", *argv, "--store", store.uri],
+        [sys.executable, "-m", "cli", *argv, "--store", store.uri],
         env=env,
         capture_output=True,
         text=True,

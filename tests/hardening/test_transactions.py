@@ -31,7 +31,7 @@ from tests.helpers import COURSE, store_listing
 
 pytestmark = pytest.mark.e2e
 
-LIFECYCLE = [sys.executable, "-m", "lifecycle.cli"]
+LIFECYCLE = [sys.executable, "-m", "cli"]
 FINISHED = re.compile(r"Task '([\w-]+)' finished with status SUCCESS")
 # The drift path of batch_1's monitoring run, in the order its tasks finish.
 BOUNDARIES = [

@@ -94,7 +94,7 @@ def test_not_ready_without_a_production_model(tmp_path: Path):
 
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "lifecycle.cli", "serve", "--store", empty.uri, "--port", str(port)],
+        [sys.executable, "-m", "cli", "serve", "--store", empty.uri, "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -64,7 +64,7 @@ def test_cleanup_dry_run_removes_nothing(any_store: Store):
 
 
 def test_cleanup_refuses_a_negative_grace_period(any_store: Store, capsys):
-    from lifecycle.cli import main
+    from cli.main import main
 
     assert main(["cleanup", "--store", any_store.uri, "--grace", "-5"]) == 2
     assert "--grace" in capsys.readouterr().err

@@ -7,10 +7,10 @@ import json
 import pandas as pd
 import pytest
 
+from cli.main import main
 from components.detect_drift.logic import flags_from_history_table
 from components.evaluate.logic import compute_metrics
 from components.train.logic import describe, fit
-from lifecycle.cli import main
 from lifecycle.config import LifecycleConfig
 from tests.helpers import COURSE, course_frame
 

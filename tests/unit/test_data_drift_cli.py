@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from lifecycle.cli import main
+from cli.main import main
 
 ROWS = 3000
 
@@ -223,7 +223,7 @@ def test_the_command_imports_neither_pandas_nor_the_model_or_pipeline_stack(tmp_
     ref, cur = wide_files(tmp_path, columns=3)
     code = (
         "import sys, contextlib, io\n"
-        "from lifecycle.cli import main\n"
+        "from cli.main import main\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         f"    assert main(['data-drift', '--reference', {ref!r}, '--current', {cur!r}]) == 0\n"
         "heavy = ('pandas', 'matplotlib', 'sklearn', 'kfp', 'minio')\n"

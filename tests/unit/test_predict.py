@@ -10,11 +10,11 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from cli.main import main
 from components.predict.logic import predict_file, predict_to_store
 from components.serve.feedback import join_feedback, read_actuals
 from components.serve.prediction_log import PredictionLog
 from components.serve.settings import LogSettings
-from lifecycle.cli import main
 from lifecycle.config import LifecycleConfig
 from lifecycle.errors import InvalidInputError
 from lifecycle.registry import ModelRegistry

@@ -227,7 +227,7 @@ def test_validate_and_ingest_import_no_model_or_pipeline_stack(tmp_path):
     batch, store = COURSE / "batch_1.csv", tmp_path / "store"
     code = (
         "import sys, contextlib, io\n"
-        "from lifecycle.cli import main\n"
+        "from cli.main import main\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         f"    assert main(['validate', '--data', {str(batch)!r}, '--store', {str(store)!r}]) == 0\n"
         f"    assert main(['ingest', '--data', {str(batch)!r}, '--name', 'b',"
