@@ -61,8 +61,7 @@ def test_the_entry_point_imports_without_what_the_image_leaves_out(stage: str):
 def test_the_cli_of_the_stage_answers_without_what_the_image_leaves_out(stage: str):
     printed = run_blocked(
         absent_modules(stage),
-        "from cli.main import main\n"
-        f"raise SystemExit(main([{SUBCOMMANDS[stage]!r}, '--help']))",
+        f"from cli.main import main\nraise SystemExit(main([{SUBCOMMANDS[stage]!r}, '--help']))",
     )
     assert printed.startswith(f"usage: lifecycle {SUBCOMMANDS[stage]}")
 
