@@ -11,7 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +35,8 @@ from lifecycle.tables import from_parquet_bytes
 ROW_GROUP_BYTES = 64 << 20
 MIN_ROW_GROUP_ROWS = 1 << 12
 MAX_ROW_GROUP_ROWS = 1 << 20
+# Rows per record batch when a dataset is read in parts: about 8 MB per column.
+READ_BATCH_ROWS = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -284,6 +289,56 @@ def read_dataset(store: Store, key: str, columns: list[str] | None = None) -> pd
         return from_parquet_bytes(store.get_bytes(ref.key), columns=columns)
     except (pa.ArrowException, OSError) as exc:
         raise IntegrityError(f"dataset {key!r}: not a readable Parquet file: {exc}") from None
+
+
+@contextmanager
+def dataset_file(store: Store, key: str) -> Iterator[Path]:
+    """The Parquet file of the dataset at ``key``, on disk while the ``with`` block lasts: the
+    store's own file (a local folder, or a task's checked local copy), else a temporary
+    download, streamed in chunks and removed afterwards.
+
+    Raises:
+        InvalidInputError: not a dataset key.
+        KeyNotFoundError: no complete dataset at ``key``.
+    """
+    ref = dataset_ref(store, key)
+    local = store.local_path(ref.key)
+    if local is not None:
+        yield local
+        return
+    folder = Path(tempfile.mkdtemp(prefix="lifecycle-read-"))
+    try:
+        path = folder / "dataset.parquet"
+        store.download(ref.key, path)
+        yield path
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def iter_dataset_batches(
+    store: Store, key: str, columns: list[str] | None = None, batch_rows: int | None = None
+) -> Iterator[pa.RecordBatch]:
+    """The dataset at ``key`` (optionally only some columns) in record batches of at most
+    ``batch_rows`` rows (default :data:`READ_BATCH_ROWS`), in order: memory holds one batch,
+    whatever the dataset's size.
+
+    Raises:
+        InvalidInputError: not a dataset key, or a column it does not have.
+        KeyNotFoundError: no complete dataset at ``key``.
+        IntegrityError: its Parquet file does not parse.
+    """
+    ref = dataset_ref(store, key)
+    missing = [column for column in columns or () if column not in ref.columns]
+    if missing:
+        raise InvalidInputError(f"dataset {key!r} has no column {', '.join(map(repr, missing))}")
+    with dataset_file(store, key) as path:
+        try:
+            parquet = pq.ParquetFile(path)
+            yield from parquet.iter_batches(
+                batch_size=batch_rows or READ_BATCH_ROWS, columns=columns
+            )
+        except (pa.ArrowException, OSError) as exc:
+            raise IntegrityError(f"dataset {key!r}: not a readable Parquet file: {exc}") from None
 
 
 def list_datasets(store: Store) -> list[DatasetRef]:

@@ -2,76 +2,50 @@
 
 from __future__ import annotations
 
-import math
+import os
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+import pyarrow as pa
+import pyarrow.parquet as pq
 
+from components.evaluate.scores import (
+    MAE,
+    R2,
+    RMSE,
+    RunningScores,
+    UndefinedMetricError,
+    compute_metrics,
+)
 from lifecycle import keys
 from lifecycle.config import LifecycleConfig
-from lifecycle.datasets import read_dataset
-from lifecycle.errors import InvalidInputError
+from lifecycle.datasets import dataset_ref, iter_dataset_batches
 from lifecycle.history import evaluation_log
 from lifecycle.objects import now_stamp
 from lifecycle.registry import ModelRegistry
 from lifecycle.runs import RunContext
 from lifecycle.store import Store, validate_name
-from lifecycle.tables import to_parquet_bytes
 from lifecycle.tracking import log_evaluation
 
-# Names as in the course's evaluation history.
-RMSE, R2, MAE = "RMSE", "r2", "MAE"
+__all__ = [
+    "MAE",
+    "R2",
+    "RMSE",
+    "Evaluation",
+    "UndefinedMetricError",
+    "compute_metrics",
+    "evaluate",
+    "predict",
+    "predict_dataset",
+    "score_dataset",
+]
 
-
-class UndefinedMetricError(InvalidInputError):
-    """A metric has no finite value on a batch (R² on one row or on a constant target)."""
-
-
-def _why_undefined(metric: str, actual: np.ndarray) -> str:
-    if metric == R2 and len(actual) < 2:
-        return f"R² is undefined on {len(actual)} row(s)"
-    if metric == R2 and np.all(actual == actual[0]):
-        return "R² is undefined when the target is constant (it divides by its variance)"
-    return "its value is not a finite number"
-
-
-def compute_metrics(
-    actual: np.ndarray, predicted: np.ndarray, batch: str = "the data"
-) -> dict[str, float]:
-    """RMSE, R² and MAE of ``predicted`` against ``actual``.
-
-    A metric without a finite value never enters a history: a NaN R² would make every
-    later R² test of the model silently never fire.
-
-    Args:
-        actual: the target's values.
-        predicted: the model's predictions.
-        batch: what was scored, for the error message (e.g. ``batch 'batch_7'``).
-
-    Returns:
-        The scores by metric name, all finite.
-
-    Raises:
-        UndefinedMetricError: a metric is NaN or infinite, naming ``batch`` and the metric.
-    """
-    with np.errstate(divide="ignore", invalid="ignore"):  # refused below, not warned
-        metrics = {
-            RMSE: float(math.sqrt(mean_squared_error(actual, predicted))),
-            # force_finite=False: sklearn would report a constant target's R² as 0 or 1.
-            R2: float(r2_score(actual, predicted, force_finite=False))
-            if len(actual) > 1
-            else math.nan,
-            MAE: float(mean_absolute_error(actual, predicted)),
-        }
-    for metric, score in metrics.items():
-        if not math.isfinite(score):
-            raise UndefinedMetricError(
-                f"{batch}: metric {metric} is undefined ({_why_undefined(metric, actual)}); "
-                "nothing was recorded"
-            )
-    return metrics
+PREDICTION = "prediction"
 
 
 @dataclass(frozen=True)
@@ -86,6 +60,17 @@ class Evaluation:
     metrics: dict[str, float]
 
 
+def load_estimator(
+    store: Store, config: LifecycleConfig, version: str, own_run: str | None = None
+) -> Any:
+    """A registered version's estimator (hash-checked before loading); ``own_run`` sees its
+    own uncommitted versions too."""
+    estimator, _ = ModelRegistry(store, config.model.name, own_run, config.model).load_artifact(
+        version
+    )
+    return estimator
+
+
 def predict(
     store: Store,
     config: LifecycleConfig,
@@ -95,10 +80,103 @@ def predict(
 ) -> np.ndarray:
     """Predictions of a registered version (hash-checked before loading); ``own_run`` sees
     its own uncommitted versions too."""
-    estimator, _ = ModelRegistry(store, config.model.name, own_run, config.model).load_artifact(
-        version
-    )
+    estimator = load_estimator(store, config, version, own_run)
     return estimator.predict(data[config.schema.feature_names])
+
+
+def _predict_batch(estimator: Any, batch: pa.RecordBatch, features: list[str]) -> np.ndarray:
+    # Only the features become a (small, per-chunk) frame: estimators check the names.
+    frame = batch.select(features).to_pandas()
+    return np.asarray(estimator.predict(frame), dtype=np.float64).reshape(-1)
+
+
+def score_dataset(
+    store: Store,
+    config: LifecycleConfig,
+    version: str,
+    dataset_key: str,
+    batch: str,
+    own_run: str | None = None,
+    each_chunk: Callable[[pa.RecordBatch, np.ndarray], None] | None = None,
+) -> dict[str, float]:
+    """RMSE, R² and MAE of a version on a stored dataset, read, predicted and scored chunk by
+    chunk (memory holds one chunk, whatever the dataset's size).
+
+    Args:
+        store: the artefact store.
+        config: schema and model name.
+        version: the version to score (not an alias).
+        dataset_key: the stored dataset, with the features and the target.
+        batch: what is scored, for an error message.
+        own_run: the run whose uncommitted versions count too.
+        each_chunk: called with each chunk (the schema's columns) and its predictions.
+
+    Returns:
+        The scores by metric name, all finite.
+
+    Raises:
+        UndefinedMetricError: a metric has no finite value on the dataset.
+    """
+    estimator = load_estimator(store, config, version, own_run)
+    features, target = config.schema.feature_names, config.schema.target.name
+    scores = RunningScores()
+    for chunk in iter_dataset_batches(store, dataset_key, config.schema.column_names):
+        predicted = _predict_batch(estimator, chunk, features)
+        actual = chunk.column(target).to_numpy(zero_copy_only=False)
+        scores.add(np.asarray(actual, dtype=np.float64), predicted)
+        if each_chunk is not None:
+            each_chunk(chunk, predicted)
+    return scores.metrics(batch)
+
+
+def predict_dataset(
+    store: Store,
+    config: LifecycleConfig,
+    version: str,
+    dataset_key: str,
+    own_run: str | None = None,
+) -> np.ndarray:
+    """A version's predictions for every row of a stored dataset, in order; only the features
+    are read, a chunk at a time, into one preallocated array."""
+    estimator = load_estimator(store, config, version, own_run)
+    features = config.schema.feature_names
+    predictions = np.empty(dataset_ref(store, dataset_key).rows, dtype=np.float64)
+    done = 0
+    for chunk in iter_dataset_batches(store, dataset_key, features):
+        predictions[done : done + chunk.num_rows] = _predict_batch(estimator, chunk, features)
+        done += chunk.num_rows
+    return predictions[:done]
+
+
+class _ExperienceWriter:
+    """The rows scored with their predictions, written chunk by chunk to a scratch Parquet
+    file that goes to the store only once the scores are known to be defined."""
+
+    def __init__(self, store: Store):
+        staged = store.staging_path(".parquet")
+        if staged is None:
+            handle, temp = tempfile.mkstemp(prefix="lifecycle-experiences-", suffix=".parquet")
+            os.close(handle)
+            staged = Path(temp)
+        self.path = staged
+        self._writer: pq.ParquetWriter | None = None
+
+    def write(self, chunk: pa.RecordBatch, predicted: np.ndarray) -> None:
+        rows = chunk.append_column(PREDICTION, pa.array(predicted, type=pa.float64()))
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(
+                self.path, rows.schema, compression="zstd", write_statistics=True
+            )
+        self._writer.write_batch(rows)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def discard(self) -> None:
+        self.close()
+        self.path.unlink(missing_ok=True)
 
 
 def evaluate(
@@ -112,6 +190,9 @@ def evaluate(
 ) -> Evaluation:
     """Score a model on a stored dataset; append the records and the experiences.
 
+    The dataset is read, predicted and scored chunk by chunk, and the experiences (its rows
+    with their predictions) are written as they come: memory holds one chunk.
+
     Args:
         store: the artefact store.
         config: schema and model name.
@@ -124,18 +205,32 @@ def evaluate(
 
     Returns:
         The evaluation, whose ``time_stamp`` identifies this run in the history.
+
+    Raises:
+        UndefinedMetricError: a metric has no finite value on the dataset (nothing is written).
     """
     validate_name(batch, "batch id")
     version = ModelRegistry(store, config.model.name, run.run_id).resolve(model_reference)
-    data = read_dataset(store, dataset_key, config.schema.column_names)
-    predicted = predict(store, config, version, data, run.run_id)
-    actual = data[config.schema.target.name].to_numpy()
-    # Before anything is written: an undefined metric leaves the store as it was.
-    metrics = compute_metrics(actual, predicted, f"batch {batch!r} (dataset {dataset_key})")
-    stamp = now_stamp()
-    experiences = data.assign(prediction=predicted)
-    experience_key = keys.experience_key(config.model.name, version, batch, run.run_id, run.task)
-    store.put_bytes(experience_key, to_parquet_bytes(experiences))
+    experiences = _ExperienceWriter(store)
+    try:
+        # Before anything is written: an undefined metric leaves the store as it was.
+        metrics = score_dataset(
+            store,
+            config,
+            version,
+            dataset_key,
+            f"batch {batch!r} (dataset {dataset_key})",
+            run.run_id,
+            experiences.write,
+        )
+        experiences.close()
+        stamp = now_stamp()
+        experience_key = keys.experience_key(
+            config.model.name, version, batch, run.run_id, run.task
+        )
+        store.put_file(experience_key, experiences.path, move=True)
+    finally:
+        experiences.discard()
     evaluation_log(store).append(
         (
             {
