@@ -19,7 +19,6 @@ from components.detect_drift.course_tests import (
     worst_ever_test,
 )
 from lifecycle.config import METRIC_HIGHER_IS_WORSE, DriftConfig, LifecycleConfig
-from lifecycle.datasets import read_dataset
 from lifecycle.errors import InvalidInputError
 from lifecycle.history import decision_log, drift_log, evaluation_log
 from lifecycle.objects import now_stamp
@@ -97,25 +96,27 @@ def profile_tests(
         load_reference_profile,
         prediction_column,
     )
-    from components.evaluate.logic import predict
-    from lifecycle.datasets import dataset_ref
+    from components.evaluate.logic import load_estimator, predict_parquet
+    from lifecycle.datasets import dataset_file
 
     drift = config.drift
     settings = SuiteSettings.from_config(drift)
-    batch_file = dataset_ref(store, batch_key).key
-    # A local store's file is read column by column; otherwise the object's bytes, whole.
-    batch = ParquetColumns(store.local_path(batch_file) or store.get_bytes(batch_file))
+    estimator = load_estimator(store, config, version, own_run)
 
-    def predictions():
-        features = read_dataset(store, batch_key, config.schema.feature_names)
-        return predict(store, config, version, features, own_run)
+    # The batch's file (the store's own, or a download streamed to a temporary file) is read
+    # one column at a time.
+    with dataset_file(store, batch_key) as batch_file:
 
-    current = WithColumns(batch, {prediction_column(config): predictions})
-    try:
-        profile = load_reference_profile(store, config, version, own_run)
-        result = run_suite(profile, current, settings)
-    except ValueError as exc:
-        raise InvalidInputError(f"drift suite on {batch_key}: {exc}") from None
+        def predictions():
+            # The features read a chunk at a time into one array: the column the suite tests.
+            return predict_parquet(estimator, batch_file, config.schema.feature_names)
+
+        current = WithColumns(ParquetColumns(batch_file), {prediction_column(config): predictions})
+        try:
+            profile = load_reference_profile(store, config, version, own_run)
+            result = run_suite(profile, current, settings)
+        except ValueError as exc:
+            raise InvalidInputError(f"drift suite on {batch_key}: {exc}") from None
     flags: dict[str, bool] = {}
     statistics: dict[str, dict[str, float]] = {}
     for column in result.columns:

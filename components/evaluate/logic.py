@@ -22,9 +22,10 @@ from components.evaluate.scores import (
     UndefinedMetricError,
     compute_metrics,
 )
-from lifecycle import keys
+from lifecycle import datasets, keys
 from lifecycle.config import LifecycleConfig
-from lifecycle.datasets import dataset_ref, iter_dataset_batches
+from lifecycle.datasets import dataset_file, iter_dataset_batches
+from lifecycle.errors import IntegrityError
 from lifecycle.history import evaluation_log
 from lifecycle.objects import now_stamp
 from lifecycle.registry import ModelRegistry
@@ -42,6 +43,7 @@ __all__ = [
     "evaluate",
     "predict",
     "predict_dataset",
+    "predict_parquet",
     "score_dataset",
 ]
 
@@ -129,6 +131,25 @@ def score_dataset(
     return scores.metrics(batch)
 
 
+def predict_parquet(estimator: Any, path: Path, features: list[str]) -> np.ndarray:
+    """An estimator's predictions for every row of a Parquet file, in order; only the
+    features are read, a chunk at a time, into one preallocated array.
+
+    Raises:
+        IntegrityError: the file is not readable Parquet.
+    """
+    try:
+        parquet = pq.ParquetFile(path)
+        predictions = np.empty(parquet.metadata.num_rows, dtype=np.float64)
+        done = 0
+        for chunk in parquet.iter_batches(batch_size=datasets.READ_BATCH_ROWS, columns=features):
+            predictions[done : done + chunk.num_rows] = _predict_batch(estimator, chunk, features)
+            done += chunk.num_rows
+    except (pa.ArrowException, OSError) as exc:
+        raise IntegrityError(f"{path}: not a readable Parquet file: {exc}") from None
+    return predictions[:done]
+
+
 def predict_dataset(
     store: Store,
     config: LifecycleConfig,
@@ -136,16 +157,11 @@ def predict_dataset(
     dataset_key: str,
     own_run: str | None = None,
 ) -> np.ndarray:
-    """A version's predictions for every row of a stored dataset, in order; only the features
-    are read, a chunk at a time, into one preallocated array."""
+    """A version's predictions for every row of a stored dataset, in order (see
+    :func:`predict_parquet`)."""
     estimator = load_estimator(store, config, version, own_run)
-    features = config.schema.feature_names
-    predictions = np.empty(dataset_ref(store, dataset_key).rows, dtype=np.float64)
-    done = 0
-    for chunk in iter_dataset_batches(store, dataset_key, features):
-        predictions[done : done + chunk.num_rows] = _predict_batch(estimator, chunk, features)
-        done += chunk.num_rows
-    return predictions[:done]
+    with dataset_file(store, dataset_key) as path:
+        return predict_parquet(estimator, path, config.schema.feature_names)
 
 
 class _ExperienceWriter:

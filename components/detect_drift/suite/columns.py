@@ -20,6 +20,9 @@ import pyarrow.parquet as pq
 
 Kind = Literal["numeric", "categorical"]
 NULL_CATEGORY = "null"
+# Row groups decoded at once when a numeric column is copied out of a Parquet file: pyarrow's
+# threads keep decoding in parallel, and the memory beyond the column is a few groups.
+ROW_GROUPS_AT_ONCE = 8
 
 
 class ColumnSource(Protocol):
@@ -53,6 +56,24 @@ class ParquetColumns:
             raise KeyError(name)
         with self._lock:
             return self._file.read(columns=[name]).column(0)
+
+    def float_values(self, name: str) -> np.ndarray:
+        """A numeric column as a float64 array of its own (nulls NaN), filled a few row groups
+        at a time: memory holds the array and those groups, never the column twice."""
+        if name not in self.names:
+            raise KeyError(name)
+        values = np.empty(self.num_rows, dtype=np.float64)
+        done = 0
+        with self._lock:
+            groups = list(range(self._file.num_row_groups))
+            for start in range(0, len(groups), ROW_GROUPS_AT_ONCE):
+                part = self._file.read_row_groups(
+                    groups[start : start + ROW_GROUPS_AT_ONCE], columns=[name]
+                ).column(0)
+                for chunk in part.chunks:
+                    values[done : done + len(chunk)] = numeric_values(pa.chunked_array([chunk]))
+                    done += len(chunk)
+        return values[:done]
 
 
 class TableColumns:
@@ -96,6 +117,15 @@ class WithColumns:
             return pa.chunked_array([pa.array(value() if callable(value) else value)])
         return self._source.column(name)
 
+    def float_values(self, name: str) -> np.ndarray:
+        """A numeric column as a float64 array of its own (see :func:`float_values`)."""
+        if name in self._extra:
+            value = self._extra[name]
+            if callable(value):  # computed afresh: the array is this caller's
+                return np.asarray(value(), dtype=np.float64)
+            return np.array(value, dtype=np.float64)
+        return float_values(self._source, name)
+
 
 def open_columns(path: str | Path) -> ColumnSource:
     """A CSV or Parquet file as a column source (CSV parsed whole by pyarrow; Parquet by column)."""
@@ -138,6 +168,17 @@ def numeric_values(column: pa.ChunkedArray) -> np.ndarray:
     if array.null_count:
         array = pc.fill_null(array, np.nan)
     return primitive_numpy(array)
+
+
+def float_values(source: ColumnSource, name: str) -> np.ndarray:
+    """A numeric column as a float64 array of the caller's own (writable, nulls NaN), which it
+    may sort in place: a source that can fill one without holding the column twice does
+    (:meth:`ParquetColumns.float_values`); others are copied out of their column.
+    """
+    own = getattr(source, "float_values", None)
+    if own is not None:
+        return own(name)
+    return np.array(numeric_values(source.column(name)), dtype=np.float64)
 
 
 def _chunk_counts(chunk: pa.Array | pa.ChunkedArray) -> Iterator[tuple[str, int]]:

@@ -34,19 +34,28 @@ class TestOutcome(NamedTuple):
     drifted: bool
 
 
-def sorted_finite(values: np.ndarray, column: str = "values", side: str = "data") -> np.ndarray:
-    """``values`` as float64, sorted, NaN (missing) dropped: a new array.
+def sorted_finite(
+    values: np.ndarray, column: str = "values", side: str = "data", in_place: bool = False
+) -> np.ndarray:
+    """``values`` as float64, sorted, NaN (missing) dropped: a new array, or (``in_place``)
+    ``values`` itself sorted, when it is a writable float64 array (a big column is then never
+    held twice).
 
     Args:
         values: the column.
         column: its name, for the error.
         side: "reference" or "current data", for the error.
+        in_place: sort ``values`` itself when it can be.
 
     Raises:
         ValueError: an infinite value, naming the column and the side (quantile bins, std,
             PSI and the Wasserstein distance are undefined with one).
     """
-    ordered = np.sort(np.asarray(values, dtype=np.float64))
+    ordered = np.asarray(values, dtype=np.float64)
+    if in_place and ordered is values and ordered.flags.writeable:
+        ordered.sort()
+    else:
+        ordered = np.sort(ordered)
     # np.sort puts NaN last and searchsorted orders NaN the same way: one bisection finds
     # the first NaN, without a pass over the column.
     if ordered.size and np.isnan(ordered[-1]):

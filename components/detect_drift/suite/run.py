@@ -19,7 +19,7 @@ from components.detect_drift.suite.categorical import (
     jensenshannon_test,
     psi_categorical,
 )
-from components.detect_drift.suite.columns import ColumnSource, category_counts, numeric_values
+from components.detect_drift.suite.columns import ColumnSource, category_counts, float_values
 from components.detect_drift.suite.correction import Correction, correction_factor, cramers_v
 from components.detect_drift.suite.numeric import (
     TestOutcome,
@@ -224,7 +224,8 @@ def _test_column(
         tests = tuple(t for t in settings.tests if t in NUMERIC_TESTS)
         tests += (settings.numeric_decision,) if settings.numeric_decision not in tests else ()
         reference = profile.numeric(name, settings.psi_bins)
-        values = sorted_finite(numeric_values(current.column(name)), name, "current data")
+        # The column in an array of its own, sorted in place: a big batch's column is held once.
+        values = sorted_finite(float_values(current, name), name, "current data", in_place=True)
         _require_values(name, reference.sorted.size, values.size)
         outcomes = test_numeric(reference, values, settings, tests)
         drifted = outcomes[settings.numeric_decision].drifted
