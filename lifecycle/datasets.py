@@ -13,7 +13,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -327,18 +327,45 @@ def iter_dataset_batches(
         KeyNotFoundError: no complete dataset at ``key``.
         IntegrityError: its Parquet file does not parse.
     """
+    require_columns(store, key, columns or ())
+    with dataset_file(store, key) as path:
+        yield from iter_parquet_batches(path, f"dataset {key!r}", columns, batch_rows)
+
+
+def require_columns(store: Store, key: str, columns: Iterable[str]) -> DatasetRef:
+    """The metadata of the dataset at ``key``, which has every one of ``columns``.
+
+    Raises:
+        InvalidInputError: not a dataset key, or a column it does not have.
+        KeyNotFoundError: no complete dataset at ``key``.
+    """
     ref = dataset_ref(store, key)
-    missing = [column for column in columns or () if column not in ref.columns]
+    missing = [column for column in columns if column not in ref.columns]
     if missing:
         raise InvalidInputError(f"dataset {key!r} has no column {', '.join(map(repr, missing))}")
-    with dataset_file(store, key) as path:
-        try:
-            parquet = pq.ParquetFile(path)
-            yield from parquet.iter_batches(
-                batch_size=batch_rows or READ_BATCH_ROWS, columns=columns
-            )
-        except (pa.ArrowException, OSError) as exc:
-            raise IntegrityError(f"dataset {key!r}: not a readable Parquet file: {exc}") from None
+    return ref
+
+
+def iter_parquet_batches(
+    path: Path, source: str, columns: list[str] | None = None, batch_rows: int | None = None
+) -> Iterator[pa.RecordBatch]:
+    """A dataset's Parquet file (e.g. from :func:`dataset_file`) in record batches, as
+    :func:`iter_dataset_batches`.
+
+    Args:
+        path: the file.
+        source: what it is, for an error (e.g. ``dataset 'datasets/…'``).
+        columns: the columns to read (default all).
+        batch_rows: rows per batch at most (default :data:`READ_BATCH_ROWS`).
+
+    Raises:
+        IntegrityError: the file does not parse, naming ``source``.
+    """
+    try:
+        parquet = pq.ParquetFile(path)
+        yield from parquet.iter_batches(batch_size=batch_rows or READ_BATCH_ROWS, columns=columns)
+    except (pa.ArrowException, OSError) as exc:
+        raise IntegrityError(f"{source}: not a readable Parquet file: {exc}") from None
 
 
 def list_datasets(store: Store) -> list[DatasetRef]:

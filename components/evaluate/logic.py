@@ -24,7 +24,7 @@ from components.evaluate.scores import (
 )
 from lifecycle import datasets, keys
 from lifecycle.config import LifecycleConfig
-from lifecycle.datasets import dataset_file, iter_dataset_batches
+from lifecycle.datasets import dataset_file, iter_parquet_batches, require_columns
 from lifecycle.errors import IntegrityError
 from lifecycle.history import evaluation_log
 from lifecycle.objects import now_stamp
@@ -45,6 +45,7 @@ __all__ = [
     "predict_dataset",
     "predict_parquet",
     "score_dataset",
+    "score_parquet",
 ]
 
 PREDICTION = "prediction"
@@ -92,6 +93,41 @@ def _predict_batch(estimator: Any, batch: pa.RecordBatch, features: list[str]) -
     return np.asarray(estimator.predict(frame), dtype=np.float64).reshape(-1)
 
 
+def score_parquet(
+    estimator: Any,
+    config: LifecycleConfig,
+    path: Path,
+    batch: str,
+    each_chunk: Callable[[pa.RecordBatch, np.ndarray], None] | None = None,
+) -> dict[str, float]:
+    """RMSE, R² and MAE of an estimator on a dataset's Parquet file, read, predicted and
+    scored chunk by chunk (memory holds one chunk, whatever the file's size).
+
+    Args:
+        estimator: the fitted model.
+        config: the schema (features and target).
+        path: the dataset's file (see :func:`lifecycle.datasets.dataset_file`).
+        batch: what is scored, for an error message.
+        each_chunk: called with each chunk (the schema's columns) and its predictions.
+
+    Returns:
+        The scores by metric name, all finite.
+
+    Raises:
+        UndefinedMetricError: a metric has no finite value on the dataset.
+        IntegrityError: the file is not readable Parquet.
+    """
+    features, target = config.schema.feature_names, config.schema.target.name
+    scores = RunningScores()
+    for chunk in iter_parquet_batches(path, str(path), config.schema.column_names):
+        predicted = _predict_batch(estimator, chunk, features)
+        actual = chunk.column(target).to_numpy(zero_copy_only=False)
+        scores.add(np.asarray(actual, dtype=np.float64), predicted)
+        if each_chunk is not None:
+            each_chunk(chunk, predicted)
+    return scores.metrics(batch)
+
+
 def score_dataset(
     store: Store,
     config: LifecycleConfig,
@@ -101,34 +137,17 @@ def score_dataset(
     own_run: str | None = None,
     each_chunk: Callable[[pa.RecordBatch, np.ndarray], None] | None = None,
 ) -> dict[str, float]:
-    """RMSE, R² and MAE of a version on a stored dataset, read, predicted and scored chunk by
-    chunk (memory holds one chunk, whatever the dataset's size).
-
-    Args:
-        store: the artefact store.
-        config: schema and model name.
-        version: the version to score (not an alias).
-        dataset_key: the stored dataset, with the features and the target.
-        batch: what is scored, for an error message.
-        own_run: the run whose uncommitted versions count too.
-        each_chunk: called with each chunk (the schema's columns) and its predictions.
-
-    Returns:
-        The scores by metric name, all finite.
+    """RMSE, R² and MAE of a registered version on a stored dataset (see
+    :func:`score_parquet`); ``own_run``'s uncommitted versions count too.
 
     Raises:
+        InvalidInputError: the dataset lacks a column of the schema.
         UndefinedMetricError: a metric has no finite value on the dataset.
     """
     estimator = load_estimator(store, config, version, own_run)
-    features, target = config.schema.feature_names, config.schema.target.name
-    scores = RunningScores()
-    for chunk in iter_dataset_batches(store, dataset_key, config.schema.column_names):
-        predicted = _predict_batch(estimator, chunk, features)
-        actual = chunk.column(target).to_numpy(zero_copy_only=False)
-        scores.add(np.asarray(actual, dtype=np.float64), predicted)
-        if each_chunk is not None:
-            each_chunk(chunk, predicted)
-    return scores.metrics(batch)
+    require_columns(store, dataset_key, config.schema.column_names)
+    with dataset_file(store, dataset_key) as path:
+        return score_parquet(estimator, config, path, batch, each_chunk)
 
 
 def predict_parquet(estimator: Any, path: Path, features: list[str]) -> np.ndarray:

@@ -9,10 +9,11 @@ replace it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
-from components.evaluate.logic import compute_metrics, predict
+from components.evaluate.logic import load_estimator, score_parquet
 from lifecycle.config import METRIC_HIGHER_IS_WORSE, LifecycleConfig, PromotionConfig
-from lifecycle.datasets import read_dataset
+from lifecycle.datasets import dataset_file, require_columns
 from lifecycle.registry import ModelRegistry
 from lifecycle.runs import RunContext
 from lifecycle.store import Store
@@ -67,17 +68,18 @@ def promote(
     champion_version = (
         registry.alias() if champion in ("", PRODUCTION) else registry.resolve(champion)
     )
-    data = read_dataset(store, dataset_key, config.schema.column_names)
-    actual = data[config.schema.target.name].to_numpy()
     metric = config.promotion.metric
+    require_columns(store, dataset_key, config.schema.column_names)
 
-    def score(version: str) -> float:
+    def score(version: str, path: Path) -> float:
+        # The batch read, predicted and scored chunk by chunk, once per version.
+        estimator = load_estimator(store, config, version, run.run_id)
         scored = f"batch {batch!r} (model {version})"
-        predicted = predict(store, config, version, data, run.run_id)
-        return compute_metrics(actual, predicted, scored)[metric]
+        return score_parquet(estimator, config, path, scored)[metric]
 
-    challenger_score = score(challenger)
-    champion_score = score(champion_version) if champion_version else None
+    with dataset_file(store, dataset_key) as path:
+        challenger_score = score(challenger, path)
+        champion_score = score(champion_version, path) if champion_version else None
     if champion_score is None:
         wins, reason = True, "no production model yet"
     else:
