@@ -20,6 +20,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -170,7 +171,7 @@ class ModelRegistry:
         self,
         fitted: Any,
         run: RunContext,
-        attachments: Mapping[str, bytes] | None = None,
+        attachments: Mapping[str, bytes | Path] | None = None,
         **metadata: Any,
     ) -> ModelVersion:
         """Save ``fitted`` as the next version (1.0 first, then 1.1, 1.2, …) of ``run``.
@@ -179,8 +180,9 @@ class ModelRegistry:
             fitted: a fitted scikit-learn estimator.
             run: the run and task registering it; a second attempt of that task reuses the
                 version number its first attempt claimed.
-            attachments: more files of the version (name -> bytes), e.g. its reference
-                profile; written, like the artifact, before the metadata.
+            attachments: more files of the version (name -> bytes, or a file streamed to the
+                store), e.g. its reference profile; written, like the artifact, before the
+                metadata.
             **metadata: the remaining :class:`ModelVersion` fields except name, version,
                 created_at, artifact_sha256, run_id and task. ``estimator`` is the
                 scikit-learn class's dotted path (e.g. ``sklearn.linear_model.Ridge``): a
@@ -221,7 +223,11 @@ class ModelRegistry:
         prefix = keys.model_version_prefix(self.name, version)
         self.store.put_bytes(prefix + keys.MODEL_FILE, artifact)
         for name, data in (attachments or {}).items():
-            self.store.put_bytes(prefix + validate_name(name, "attachment name"), data)
+            key = prefix + validate_name(name, "attachment name")
+            if isinstance(data, Path):
+                self.store.put_file(key, data)
+            else:
+                self.store.put_bytes(key, data)
         self.store.put_bytes(prefix + keys.META_FILE, model.to_json().encode())
         return model
 

@@ -150,16 +150,23 @@ def score_dataset(
         return score_parquet(estimator, config, path, batch, each_chunk)
 
 
-def predict_parquet(estimator: Any, path: Path, features: list[str]) -> np.ndarray:
+def predict_parquet(
+    estimator: Any, path: Path, features: list[str], out: np.ndarray | None = None
+) -> np.ndarray:
     """An estimator's predictions for every row of a Parquet file, in order; only the
-    features are read, a chunk at a time, into one preallocated array.
+    features are read, a chunk at a time, into one preallocated array (``out``'s start, when
+    given: the predictions of several files then share one array).
+
+    Returns:
+        The predictions (a view of ``out`` when given).
 
     Raises:
         IntegrityError: the file is not readable Parquet.
     """
     try:
         parquet = pq.ParquetFile(path)
-        predictions = np.empty(parquet.metadata.num_rows, dtype=np.float64)
+        rows = parquet.metadata.num_rows
+        predictions = np.empty(rows, dtype=np.float64) if out is None else out[:rows]
         done = 0
         for chunk in parquet.iter_batches(batch_size=datasets.READ_BATCH_ROWS, columns=features):
             predictions[done : done + chunk.num_rows] = _predict_batch(estimator, chunk, features)

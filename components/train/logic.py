@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 from sklearn.pipeline import Pipeline
 
-from components.detect_drift.suite.reference import frame_profile_bytes
-from components.evaluate.logic import compute_metrics
+from components.detect_drift.suite.reference import write_files_profile
+from components.evaluate.logic import score_parquet
+from components.train.least_squares import LeastSquaresInChunks, fits_in_chunks
 from lifecycle import keys
 from lifecycle.config import LifecycleConfig, SchemaConfig
-from lifecycle.datasets import dataset_ref, read_dataset
+from lifecycle.datasets import dataset_file, iter_parquet_batches, require_columns
 from lifecycle.errors import InvalidInputError
 from lifecycle.estimators import build_estimator
 from lifecycle.registry import ModelRegistry, ModelVersion
@@ -21,13 +29,57 @@ from lifecycle.tracking import log_training
 
 
 def fit(frame: pd.DataFrame, config: LifecycleConfig) -> Any:
-    """Fit a fresh estimator on ``frame``'s features and target."""
+    """Fit a fresh estimator on ``frame``'s features and target.
+
+    Raises:
+        InvalidInputError: the estimator refuses the data (a missing value, …).
+    """
+    features, target = config.schema.feature_names, config.schema.target.name
     estimator = build_estimator(config.model, config.schema)
     try:
-        estimator.fit(frame[config.schema.feature_names], frame[config.schema.target.name])
+        if fits_in_chunks(estimator):
+            solver = LeastSquaresInChunks(features, estimator.fit_intercept)
+            solver.add(frame[features].to_numpy(dtype=np.float64), frame[target].to_numpy())
+            return solver.fitted(estimator)
+        estimator.fit(frame[features], frame[target])
     except ValueError as exc:
         raise InvalidInputError(f"cannot fit {config.model.estimator}: {exc}") from None
     return estimator
+
+
+def _feature_matrix(chunk: pa.RecordBatch, features: list[str]) -> np.ndarray:
+    matrix = np.empty((chunk.num_rows, len(features)), dtype=np.float64)
+    for index, name in enumerate(features):
+        matrix[:, index] = chunk.column(name).to_numpy(zero_copy_only=False)
+    return matrix
+
+
+def fit_files(paths: list[Path], config: LifecycleConfig) -> Any:
+    """Fit a fresh estimator on the rows of these Parquet files (a training set's datasets).
+
+    A plain linear regression is fitted chunk by chunk (:mod:`.least_squares`): memory holds
+    a chunk, whatever the training set's size. Any other estimator needs all its data at
+    once: the files are read into one frame, column by column, without a second copy.
+
+    Raises:
+        InvalidInputError: the estimator refuses the data (a missing value, …).
+    """
+    features, target = config.schema.feature_names, config.schema.target.name
+    estimator = build_estimator(config.model, config.schema)
+    if not fits_in_chunks(estimator):
+        tables = [pq.read_table(path, columns=config.schema.column_names) for path in paths]
+        table = pa.concat_tables(tables, promote_options="permissive")
+        del tables
+        return fit(table.to_pandas(split_blocks=True, self_destruct=True), config)
+    solver = LeastSquaresInChunks(features, estimator.fit_intercept)
+    try:
+        for path in paths:
+            for chunk in iter_parquet_batches(path, str(path), [*features, target]):
+                actual = chunk.column(target).to_numpy(zero_copy_only=False)
+                solver.add(_feature_matrix(chunk, features), actual)
+        return solver.fitted(estimator)
+    except ValueError as exc:
+        raise InvalidInputError(f"cannot fit {config.model.estimator}: {exc}") from None
 
 
 def describe(estimator: Any, schema: SchemaConfig) -> str:
@@ -91,33 +143,37 @@ def train(
     if not training_keys:
         raise InvalidInputError("train: no training datasets given")
     columns = config.schema.column_names
-    frame = pd.concat(
-        [read_dataset(store, key, columns) for key in training_keys], ignore_index=True
-    )
-    estimator = fit(frame, config)
-    test_metrics: dict[str, float] = {}
+    refs = [require_columns(store, key, columns) for key in training_keys]
     if test_key:
-        test = read_dataset(store, test_key, columns)
-        predictions = estimator.predict(test[config.schema.feature_names])
-        test_metrics = compute_metrics(
-            test[config.schema.target.name].to_numpy(), predictions, f"test dataset {test_key}"
+        require_columns(store, test_key, columns)
+    with ExitStack() as stack:
+        # Each dataset's file (the store's own, or a download) is read where it is, in parts.
+        paths = [stack.enter_context(dataset_file(store, key)) for key in training_keys]
+        estimator = fit_files(paths, config)
+        test_metrics: dict[str, float] = {}
+        if test_key:
+            test_path = stack.enter_context(dataset_file(store, test_key))
+            test_metrics = score_parquet(estimator, config, test_path, f"test dataset {test_key}")
+        # The drift suite's reference profile, so monitoring never re-reads the training data;
+        # written to a scratch file a column at a time, streamed to the store with the version.
+        scratch = Path(tempfile.mkdtemp(prefix="lifecycle-profile-"))
+        stack.callback(shutil.rmtree, scratch, ignore_errors=True)
+        profile = scratch / keys.PROFILE_FILE
+        write_files_profile(profile, config, paths, estimator)
+        description = describe(estimator, config.schema)
+        model = ModelRegistry(store, config.model.name, run.run_id, config.model).register(
+            estimator,
+            run,
+            attachments={keys.PROFILE_FILE: profile},
+            estimator=config.model.estimator,
+            params=hyperparameters(estimator),
+            features=config.schema.feature_names,
+            target=config.schema.target.name,
+            training_datasets=[{"key": ref.key, "sha256": ref.sha256} for ref in refs],
+            parent_version=parent_version or None,
+            test_metrics=test_metrics,
+            test_dataset=test_key,
+            description=description,
         )
-    refs = [dataset_ref(store, key) for key in training_keys]
-    description = describe(estimator, config.schema)
-    model = ModelRegistry(store, config.model.name, run.run_id, config.model).register(
-        estimator,
-        run,
-        # The drift suite's reference profile, so monitoring never re-reads the training data.
-        attachments={keys.PROFILE_FILE: frame_profile_bytes(config, frame, estimator)},
-        estimator=config.model.estimator,
-        params=hyperparameters(estimator),
-        features=config.schema.feature_names,
-        target=config.schema.target.name,
-        training_datasets=[{"key": ref.key, "sha256": ref.sha256} for ref in refs],
-        parent_version=parent_version or None,
-        test_metrics=test_metrics,
-        test_dataset=test_key,
-        description=description,
-    )
     log_training(model)  # to MLflow when MLFLOW_TRACKING_URI is set; never fails the stage
     return model, description

@@ -68,10 +68,15 @@ def test_train_stores_the_profile_of_features_target_and_predictions(store, trai
 
 def test_the_profile_is_written_before_the_version_becomes_visible(store, monkeypatch):
     written: list[str] = []
-    original = store.put_bytes
-    monkeypatch.setattr(
-        store, "put_bytes", lambda key, data: written.append(key) or original(key, data)
-    )
+    for method in ("put_bytes", "put_file"):  # the profile is streamed from a file
+        original = getattr(store, method)
+        monkeypatch.setattr(
+            store,
+            method,
+            lambda key, data, *rest, original=original, **options: (
+                written.append(key) or original(key, data, *rest, **options)
+            ),
+        )
     model, _, _ = course_model_in_production(store)
     prefix = keys.model_version_prefix("course", model.version)
     assert written.index(prefix + keys.PROFILE_FILE) < written.index(prefix + keys.META_FILE)

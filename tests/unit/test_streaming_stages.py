@@ -1,17 +1,25 @@
 """select_data and train on big data (issue 14): streamed, with the results of the whole-frame
-way."""
+way (train: scikit-learn's least-squares solution, found chunk by chunk)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
+from sklearn.linear_model import LinearRegression, Ridge
 
 import lifecycle.datasets
+from components.detect_drift.suite import read_profile
+from components.detect_drift.suite.reference import PREDICTION_COLUMN
 from components.ingest.logic import ingest
 from components.select_data.logic import combine_datasets
+from components.train.least_squares import LeastSquaresInChunks, fits_in_chunks
+from components.train.logic import train
+from lifecycle import keys as keys_module
 from lifecycle.config import LifecycleConfig
 from lifecycle.datasets import read_dataset, write_dataset
 from lifecycle.errors import InvalidInputError
+from lifecycle.registry import ModelRegistry
 from lifecycle.store import LocalStore
 from tests.helpers import COURSE, committed
 
@@ -60,3 +68,58 @@ def test_an_integer_column_joins_a_float_one_and_text_does_not(store):
     )
     with pytest.raises(InvalidInputError, match=f"dataset '{text.key}'"):
         committed(store, lambda tx: combine_datasets(store, [floats.key, text.key], "r", tx.run))
+
+
+@pytest.mark.parametrize("intercept", [True, False])
+@pytest.mark.parametrize(("features", "chunk_rows"), [(1, 1), (1, 97), (3, 1000), (3, 20_000)])
+def test_least_squares_in_chunks_is_sklearns_fit(features, chunk_rows, intercept):
+    rng = np.random.default_rng(features)
+    names = [f"f{index}" for index in range(features)]
+    x = rng.normal(50.0, 10.0, (5_003, features))
+    y = x @ np.arange(1.0, features + 1) + 3.0 + rng.normal(0.0, 0.5, len(x))
+    expected = LinearRegression(fit_intercept=intercept).fit(pd.DataFrame(x, columns=names), y)
+    solver = LeastSquaresInChunks(names, intercept)
+    for start in range(0, len(x), chunk_rows):
+        solver.add(x[start : start + chunk_rows], y[start : start + chunk_rows])
+    fitted = solver.fitted(LinearRegression(fit_intercept=intercept))
+    np.testing.assert_allclose(fitted.coef_, expected.coef_, rtol=1e-9)
+    assert fitted.intercept_ == pytest.approx(expected.intercept_, rel=1e-9, abs=1e-12)
+    assert fitted.rank_ == expected.rank_
+    np.testing.assert_allclose(fitted.singular_, expected.singular_, rtol=1e-9)
+    assert list(fitted.feature_names_in_) == names and fitted.n_features_in_ == features
+    frame = pd.DataFrame(x[:5], columns=names)
+    np.testing.assert_allclose(fitted.predict(frame), expected.predict(frame), rtol=1e-9)
+
+
+def test_least_squares_in_chunks_finds_sklearns_minimum_norm_solution():
+    x = np.array([[1.0, 2.0], [2.0, 4.0], [3.0, 6.0], [4.0, 8.0]])  # rank 1
+    y = np.array([1.0, 2.0, 2.5, 4.5])
+    expected = LinearRegression().fit(x, y)
+    solver = LeastSquaresInChunks(["a", "b"])
+    solver.add(x[:2], y[:2])
+    solver.add(x[2:], y[2:])
+    fitted = solver.fitted(LinearRegression())
+    assert fitted.rank_ == expected.rank_ == 1
+    np.testing.assert_allclose(fitted.coef_, expected.coef_, rtol=1e-9)
+
+
+def test_least_squares_refuses_a_missing_value_as_sklearn_does(store):
+    with pytest.raises(ValueError, match="NaN"):
+        LeastSquaresInChunks(["x"]).add(np.array([[1.0], [np.nan]]), np.array([1.0, 2.0]))
+    assert fits_in_chunks(LinearRegression()) and not fits_in_chunks(Ridge())
+
+
+def test_train_on_several_datasets_fits_and_profiles_them_as_one(store):
+    parts = [_ingested(store, name) for name in ("data_init", "batch_1", "batch_2")]
+    keys = [part.key for part in parts]
+    model, _ = committed(store, lambda tx: train(store, CONFIG, keys, keys[0], None, tx.run))
+    frame = pd.concat([read_dataset(store, key) for key in keys], ignore_index=True)
+    expected = LinearRegression().fit(frame[["x"]], frame["y"])
+    estimator, _ = ModelRegistry(store, "course").load_artifact(model.version)
+    np.testing.assert_allclose(estimator.coef_, expected.coef_, rtol=1e-9)
+    assert estimator.intercept_ == pytest.approx(expected.intercept_, rel=1e-9)
+    profile = read_profile(store.get_bytes(keys_module.model_profile_key("course", model.version)))
+    np.testing.assert_array_equal(profile.numeric("x").sorted, np.sort(frame["x"]))
+    np.testing.assert_allclose(
+        profile.numeric(PREDICTION_COLUMN).sorted, np.sort(expected.predict(frame[["x"]]))
+    )

@@ -60,9 +60,14 @@ class ParquetColumns:
     def float_values(self, name: str) -> np.ndarray:
         """A numeric column as a float64 array of its own (nulls NaN), filled a few row groups
         at a time: memory holds the array and those groups, never the column twice."""
+        values = np.empty(self.num_rows, dtype=np.float64)
+        return values[: self.fill_float_values(name, values)]
+
+    def fill_float_values(self, name: str, values: np.ndarray) -> int:
+        """Write a numeric column into ``values`` (at least :attr:`num_rows` long), a few row
+        groups at a time; returns how many rows it wrote."""
         if name not in self.names:
             raise KeyError(name)
-        values = np.empty(self.num_rows, dtype=np.float64)
         done = 0
         with self._lock:
             groups = list(range(self._file.num_row_groups))
@@ -73,6 +78,36 @@ class ParquetColumns:
                 for chunk in part.chunks:
                     values[done : done + len(chunk)] = numeric_values(pa.chunked_array([chunk]))
                     done += len(chunk)
+        return done
+
+
+class ParquetFilesColumns:
+    """Several Parquet files with the same columns as one table, in order (a training set
+    made of several datasets): each column read file after file, never the table."""
+
+    def __init__(self, paths: list[Path]):
+        if not paths:
+            raise ValueError("no Parquet file to read")
+        self._files = [ParquetColumns(path) for path in paths]
+        self.names = list(self._files[0].names)
+        self.num_rows = sum(file.num_rows for file in self._files)
+
+    def column(self, name: str) -> pa.ChunkedArray:
+        chunks = [chunk for file in self._files for chunk in file.column(name).chunks]
+        types = {chunk.type for chunk in chunks}
+        if len(types) > 1:  # e.g. dictionaries of different files, or int beside float: text
+            chunks = [
+                pc.cast(c.dictionary_decode() if pa.types.is_dictionary(c.type) else c, pa.string())
+                for c in chunks
+            ]
+        return pa.chunked_array(chunks, type=None if chunks else pa.float64())
+
+    def float_values(self, name: str) -> np.ndarray:
+        """A numeric column of every file, in order, in one float64 array of its own."""
+        values = np.empty(self.num_rows, dtype=np.float64)
+        done = 0
+        for file in self._files:
+            done += file.fill_float_values(name, values[done:])
         return values[:done]
 
 

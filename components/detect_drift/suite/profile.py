@@ -25,6 +25,7 @@ from components.detect_drift.suite.columns import (
     ColumnSource,
     Kind,
     category_counts,
+    float_values,
     infer_kind,
     numeric_values,
 )
@@ -116,10 +117,15 @@ def _profile_column(
     value_class: str,
 ) -> tuple[ColumnInfo, list[tuple[str, np.ndarray]]]:
     """One column's profile: its info and its (array name, array) pairs."""
-    column = source.column(name)
-    kind = kind or infer_kind(column)
+    column = None if kind == "numeric" else source.column(name)
+    kind = kind or infer_kind(column)  # type: ignore[arg-type]
     if kind == "numeric":
-        values = sorted_finite(numeric_values(column), name, "reference")
+        # The column in an array of its own, sorted in place: a big column is held once.
+        values = (
+            sorted_finite(float_values(source, name), name, "reference", in_place=True)
+            if column is None
+            else sorted_finite(numeric_values(column), name, "reference")
+        )
         del column
         edges = quantile_edges(values, psi_bins)
         std = float(np.std(values)) if values.size else 0.0

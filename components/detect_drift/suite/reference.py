@@ -12,8 +12,10 @@ is in memory for the run.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from components.detect_drift.suite.columns import FrameColumns, Kind
@@ -47,6 +49,35 @@ def frame_profile_bytes(config: LifecycleConfig, frame: pd.DataFrame, estimator:
     predictions = estimator.predict(frame[config.schema.feature_names])
     source = FrameColumns(frame, {prediction_column(config): predictions})
     return profile_bytes(source, kinds, roles, config.drift.psi_bins)
+
+
+def write_files_profile(
+    target: Path, config: LifecycleConfig, paths: list[Path], estimator: Any
+) -> None:
+    """Profile a training set stored as Parquet files (its datasets, in order) and the fitted
+    estimator's predictions on it into the file ``target``, one column at a time: memory
+    holds one column (sorted in place), never the training set.
+
+    Raises:
+        ValueError: a numeric column has an infinite value (the message names it).
+    """
+    from components.detect_drift.suite.columns import ParquetFilesColumns, WithColumns
+    from components.detect_drift.suite.profile import write_profile
+    from components.evaluate.logic import predict_parquet
+
+    table = ParquetFilesColumns(paths)
+
+    def predictions() -> np.ndarray:
+        values = np.empty(table.num_rows, dtype=np.float64)
+        done = 0
+        features = config.schema.feature_names
+        for path in paths:
+            done += predict_parquet(estimator, path, features, values[done:]).size
+        return values[:done]
+
+    kinds, roles = profiled_columns(config)
+    source = WithColumns(table, {prediction_column(config): predictions})
+    write_profile(target, source, kinds, roles, config.drift.psi_bins)
 
 
 def load_reference_profile(
