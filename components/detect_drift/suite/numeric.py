@@ -111,6 +111,11 @@ def ranks(reference: np.ndarray, current: np.ndarray) -> Ranks:
     return Ranks(right, left)
 
 
+# Sorted current values handled at once where a test needs arrays as long as the sample
+# (ranks, Wasserstein pieces): a big batch's temporaries stay a few blocks' size, not
+# several copies of the column.
+CURRENT_BLOCK = 1 << 20
+
 # KS on large samples: exact ranks only where the supremum can be (see ks_statistic).
 KS_GRID_STEP = 64
 KS_GRID_MIN_N = 1 << 16
@@ -201,12 +206,19 @@ def ks_statistic(reference: np.ndarray, current: np.ndarray) -> float:
         raise ValueError("the KS test needs at least one value on each side")
     if n >= KS_GRID_MIN_N:
         return _ks_statistic_pruned(reference, current)
-    return ks_statistic_from_ranks(ranks(reference, current), n, m)
+    # The current values ranked a block at a time: the same numbers, in bounded memory.
+    d_plus, d_minus = -np.inf, -np.inf
+    for start in range(0, m, CURRENT_BLOCK):
+        block = current[start : start + CURRENT_BLOCK]
+        plus, minus = _ks_differences(ranks(reference, block), n, m, start)
+        d_plus, d_minus = max(d_plus, plus), max(d_minus, minus)
+    d_minus = min(max(d_minus, 0.0), 1.0)
+    return d_minus if d_minus > d_plus else d_plus
 
 
-def ks_statistic_from_ranks(where: Ranks, n: int, m: int) -> float:
-    """:func:`ks_statistic` from the ranks of the sorted current values in the reference."""
-    steps = np.arange(m, dtype=np.float64)
+def _ks_differences(where: Ranks, n: int, m: int, first: int = 0) -> tuple[float, float]:
+    """(D+, D-) over sorted current values ``first``, ``first + 1``, … given their ranks."""
+    steps = np.arange(first, first + where.right.shape[0], dtype=np.float64)
     # F_ref(c_k^-) - F_cur(c_k^-): reference values below c_k over n, minus k/m.
     below = where.left / n
     below -= steps / m
@@ -215,7 +227,13 @@ def ks_statistic_from_ranks(where: Ranks, n: int, m: int) -> float:
     steps += 1.0
     steps /= m
     steps -= where.right / n
-    d_minus = min(max(float(np.max(steps)), 0.0), 1.0)
+    return d_plus, float(np.max(steps))
+
+
+def ks_statistic_from_ranks(where: Ranks, n: int, m: int) -> float:
+    """:func:`ks_statistic` from the ranks of the sorted current values in the reference."""
+    d_plus, d_minus = _ks_differences(where, n, m)
+    d_minus = min(max(d_minus, 0.0), 1.0)
     return d_minus if d_minus > d_plus else d_plus
 
 
@@ -325,25 +343,32 @@ def wasserstein_distance_sorted(reference: np.ndarray, current: np.ndarray) -> f
     if n == 0 or m == 0:
         raise ValueError("the Wasserstein distance needs at least one value on each side")
     if n == m:
-        gap = reference - current
-        np.abs(gap, out=gap)
-        return float(gap.sum() / n)
+        total = 0.0
+        for start in range(0, n, CURRENT_BLOCK):
+            gap = reference[start : start + CURRENT_BLOCK] - current[start : start + CURRENT_BLOCK]
+            np.abs(gap, out=gap)
+            total += float(gap.sum())
+        return total / n
     # Pieces starting at a reference breakpoint t = i·m: the current value there is c_k,
-    # k = floor(i·m/n); the piece ends at the next breakpoint of either sample.
-    start = np.arange(n, dtype=np.int64) * m
-    other = start // n
-    length = np.minimum(start + m, (other + 1) * n) - start
-    gap = current[other] - reference
-    np.abs(gap, out=gap)
-    total = float(np.dot(length.astype(np.float64), gap))
-    # Pieces starting at a current breakpoint k·n, except where a reference one is too.
-    start = np.arange(m, dtype=np.int64) * n
-    other = start // m
-    length = np.minimum(start + n, (other + 1) * m) - start
-    length[start % m == 0] = 0
-    gap = reference[other] - current
-    np.abs(gap, out=gap)
-    total += float(np.dot(length.astype(np.float64), gap))
+    # k = floor(i·m/n); the piece ends at the next breakpoint of either sample. Then pieces
+    # starting at a current breakpoint k·n, except where a reference one is too. Each in
+    # blocks of breakpoints, so that the index arrays stay small.
+    total = 0.0
+    for begin in range(0, n, CURRENT_BLOCK):
+        start = np.arange(begin, min(begin + CURRENT_BLOCK, n), dtype=np.int64) * m
+        other = start // n
+        length = np.minimum(start + m, (other + 1) * n) - start
+        gap = current[other] - reference[begin : begin + CURRENT_BLOCK]
+        np.abs(gap, out=gap)
+        total += float(np.dot(length.astype(np.float64), gap))
+    for begin in range(0, m, CURRENT_BLOCK):
+        start = np.arange(begin, min(begin + CURRENT_BLOCK, m), dtype=np.int64) * n
+        other = start // m
+        length = np.minimum(start + n, (other + 1) * m) - start
+        length[start % m == 0] = 0
+        gap = reference[other] - current[begin : begin + CURRENT_BLOCK]
+        np.abs(gap, out=gap)
+        total += float(np.dot(length.astype(np.float64), gap))
     return total / (float(n) * float(m))
 
 
