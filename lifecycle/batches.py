@@ -9,6 +9,7 @@ scores nothing twice), and a batch id reused for other content is refused.
 from __future__ import annotations
 
 import hashlib
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,8 +51,12 @@ def source_sha256(store: Store, source: str) -> str:
     digest = hashlib.sha256()
     location = locate_source(store, source)
     if isinstance(location, str):
-        digest.update(store.get_bytes(location))
-        return digest.hexdigest()
+        # An object of any size: streamed to a scratch file, hashed in chunks, removed.
+        with tempfile.TemporaryDirectory(prefix="lifecycle-hash-") as folder:
+            copy = Path(folder) / "batch"
+            store.download(location, copy)
+            with open(copy, "rb") as handle:
+                return hashlib.file_digest(handle, "sha256").hexdigest()
     try:
         with open(location, "rb") as handle:
             while chunk := handle.read(_CHUNK):

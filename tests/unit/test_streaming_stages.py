@@ -123,3 +123,15 @@ def test_train_on_several_datasets_fits_and_profiles_them_as_one(store):
     np.testing.assert_allclose(
         profile.numeric(PREDICTION_COLUMN).sorted, np.sort(expected.predict(frame[["x"]]))
     )
+
+
+def test_a_batch_in_the_store_is_hashed_streaming_as_its_bytes(store, monkeypatch):
+    import hashlib
+
+    from lifecycle.batches import source_sha256
+
+    data = (COURSE / "batch_1.csv").read_bytes()
+    store.put_bytes("incoming/latest.csv", data)
+    monkeypatch.setattr(store, "local_path", lambda key: None)  # as a MinIO bucket
+    monkeypatch.setattr(store, "get_bytes", None)  # never read whole
+    assert source_sha256(store, "incoming/latest.csv") == hashlib.sha256(data).hexdigest()
