@@ -247,7 +247,8 @@ def iter_record_batches(
     """
     for file in parquet_files(path):
         try:
-            reader = pq.ParquetFile(file)
+            # pre_buffer off: its cache would keep every row group read until the end.
+            reader = pq.ParquetFile(file, pre_buffer=False)
         except (pa.ArrowInvalid, OSError) as exc:
             raise InvalidInputError(f"{file}: not a readable Parquet file: {exc}") from None
         yield from reader.iter_batches(

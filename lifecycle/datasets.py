@@ -362,7 +362,9 @@ def iter_parquet_batches(
         IntegrityError: the file does not parse, naming ``source``.
     """
     try:
-        parquet = pq.ParquetFile(path)
+        # pre_buffer off: pyarrow's read cache would keep every row group read until the
+        # file is closed, the whole dataset by the end.
+        parquet = pq.ParquetFile(path, pre_buffer=False)
         yield from parquet.iter_batches(batch_size=batch_rows or READ_BATCH_ROWS, columns=columns)
     except (pa.ArrowException, OSError) as exc:
         raise IntegrityError(f"{source}: not a readable Parquet file: {exc}") from None

@@ -120,7 +120,8 @@ class TableFile:
 
     def _parquet_batches(self, columns: list[str]) -> Iterator[pa.RecordBatch]:
         try:
-            handle = pq.ParquetFile(self.path)
+            # pre_buffer off: its cache would keep every row group read until the end.
+            handle = pq.ParquetFile(self.path, pre_buffer=False)
             yield from handle.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=columns)
         except (pa.ArrowInvalid, OSError) as exc:
             raise InvalidInputError(

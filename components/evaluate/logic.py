@@ -164,7 +164,7 @@ def predict_parquet(
         IntegrityError: the file is not readable Parquet.
     """
     try:
-        parquet = pq.ParquetFile(path)
+        parquet = pq.ParquetFile(path, pre_buffer=False)  # see lifecycle.datasets
         rows = parquet.metadata.num_rows
         predictions = np.empty(rows, dtype=np.float64) if out is None else out[:rows]
         done = 0

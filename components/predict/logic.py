@@ -85,7 +85,8 @@ def read_batches(
         raise InvalidInputError(f"{path}: no such file")
     if file_holds_parquet(path):
         try:
-            reader = pq.ParquetFile(path)
+            # pre_buffer off: its cache would keep every row group read until the end.
+            reader = pq.ParquetFile(path, pre_buffer=False)
         except (pa.ArrowInvalid, OSError) as exc:
             raise InvalidInputError(f"{path}: not a readable Parquet file: {exc}") from None
         _require_features(path, reader.schema_arrow.names, schema)

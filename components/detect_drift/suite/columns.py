@@ -45,7 +45,8 @@ class ParquetColumns:
         strings = [
             f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
         ]
-        self._file = pq.ParquetFile(handle(), read_dictionary=strings or None)
+        # pre_buffer off: its cache would keep every row group read until the file is closed.
+        self._file = pq.ParquetFile(handle(), read_dictionary=strings or None, pre_buffer=False)
         self._lock = threading.Lock()  # one reader: callers in threads take turns
         self.schema = schema
         self.names = list(schema.names)
