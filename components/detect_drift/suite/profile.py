@@ -107,6 +107,23 @@ class ReferenceProfile:
         )
 
 
+# Values per block when a column's spread is summed: np.std would hold a column-sized temporary.
+_STD_BLOCK = 1 << 20
+
+
+def population_std(values: np.ndarray) -> float:
+    """``np.std(values)`` (0 for no values), its squared deviations summed a block at a time
+    so that a big column is not copied."""
+    if values.size == 0:
+        return 0.0
+    mean = float(np.mean(values))
+    total = 0.0
+    for start in range(0, values.size, _STD_BLOCK):
+        deviations = values[start : start + _STD_BLOCK] - mean
+        total += float(np.dot(deviations, deviations))
+    return float(np.sqrt(total / values.size))
+
+
 def _profile_column(
     source: ColumnSource,
     index: int,
@@ -128,7 +145,7 @@ def _profile_column(
         )
         del column
         edges = quantile_edges(values, psi_bins)
-        std = float(np.std(values)) if values.size else 0.0
+        std = population_std(values)
         info = ColumnInfo(name, kind, role, int(values.size), std, value_class)
         shares = bin_shares(values, edges)
         return info, [
