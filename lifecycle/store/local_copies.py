@@ -10,6 +10,7 @@ stays keyed by store keys, which its records name.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -45,6 +46,17 @@ class StoreWithLocalCopies(Store):
     def put_bytes(self, key: str, data: bytes) -> None:
         self.copies.pop(key, None)
         self.store.put_bytes(key, data)
+
+    def put_file(self, key: str, path: str | os.PathLike[str], move: bool = False) -> None:
+        # The store's own streaming write (the base class would read the file whole).
+        self.copies.pop(key, None)
+        self.store.put_file(key, path, move)
+
+    def staging_path(self, suffix: str = "") -> Path | None:
+        return self.store.staging_path(suffix)
+
+    def get_file(self, key: str, path: str | os.PathLike[str]) -> None:
+        self.download(key, Path(path))
 
     def put_if_absent(self, key: str, data: bytes) -> bool:
         return self.store.put_if_absent(key, data)
