@@ -65,7 +65,7 @@ class DatasetPart:
 
 def _copy_and_hash(store: Store, key: str, destination: Path) -> str:
     destination.parent.mkdir(parents=True, exist_ok=True)
-    store.download(key, destination)
+    store.get_file(key, destination)
     return file_sha256(destination)
 
 

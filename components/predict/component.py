@@ -57,7 +57,7 @@ def predict(
         path = Path(scored_file)
         if not path.is_file():  # a store key: fetched once, then streamed from disk
             path = Path(folder) / Path(scored_file).name
-            store.download(scored_file, path)
+            store.get_file(scored_file, path)
         scored = predict_to_store(
             store,
             config_with_parameters(config_json, model_name=model_name),

@@ -82,10 +82,12 @@ class Store(ABC):
             Path(path).unlink(missing_ok=True)
 
     def get_file(self, key: str, path: str | os.PathLike[str]) -> None:
-        """Write the object at ``key`` to the file ``path``, streaming.
+        """Write the object at ``key`` to the file ``path``, in chunks: an object of any size
+        passes without being held in memory (backends that can stream override this).
 
         Raises:
             KeyNotFoundError: no object at ``key``.
+            StoreError: the store cannot be read or the file cannot be written.
         """
         Path(path).write_bytes(self.get_bytes(key))
 
@@ -137,16 +139,6 @@ class Store(ABC):
         memory-mapped or read in parts); None otherwise."""
         validate_key(key)
         return None
-
-    def download(self, key: str, destination: Path) -> None:
-        """Copy the object at ``key`` into the file ``destination``, in chunks: an object of
-        any size passes without being held in memory (backends that can stream override this).
-
-        Raises:
-            KeyNotFoundError: no object at ``key``.
-            StoreError: the store cannot be read or the file cannot be written.
-        """
-        destination.write_bytes(self.get_bytes(key))
 
     def get_many(self, keys: list[str]) -> list[bytes]:
         """Read several objects; backends with network latency override this to read in parallel."""

@@ -108,10 +108,15 @@ class LocalStore(Store):
             source.unlink(missing_ok=True)
 
     def get_file(self, key: str, path: str | os.PathLike[str]) -> None:
+        source = self._path(key)
         try:
-            shutil.copyfile(self._path(key), path)
+            shutil.copyfile(source, path)
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            raise KeyNotFoundError(f"no object {key!r} in store {self.uri}") from None
+            if not source.is_file():
+                raise KeyNotFoundError(f"no object {key!r} in store {self.uri}") from None
+            raise StoreError(f"store {self.uri}: cannot copy {key!r} to {path}") from None
+        except OSError as exc:
+            raise self._failed(f"copy to {path}", key, exc) from None
 
     def staging_path(self, suffix: str = "") -> Path:
         # In the store's root, named as a temporary file: listings skip it, a crash leaves it
@@ -143,17 +148,6 @@ class LocalStore(Store):
             raise KeyNotFoundError(f"no object {key!r} in store {self.uri}") from None
         except OSError as exc:
             raise self._failed("read", key, exc) from None
-
-    def download(self, key: str, destination: Path) -> None:
-        path = self._path(key)
-        try:
-            shutil.copyfile(path, destination)
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            if not path.is_file():
-                raise KeyNotFoundError(f"no object {key!r} in store {self.uri}") from None
-            raise StoreError(f"store {self.uri}: cannot copy {key!r} to {destination}") from None
-        except OSError as exc:
-            raise self._failed(f"copy to {destination}", key, exc) from None
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()

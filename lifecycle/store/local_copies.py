@@ -73,17 +73,16 @@ class StoreWithLocalCopies(Store):
             for key in keys
         ]
 
-    def download(self, key: str, destination: Path) -> None:
-        path = self._copy(key)
-        if path is None:
-            self.store.download(key, destination)
+    def get_file(self, key: str, path: str | os.PathLike[str]) -> None:
+        copy = self._copy(key)
+        if copy is None:
+            self.store.get_file(key, path)
             return
         try:
-            shutil.copyfile(path, destination)
+            shutil.copyfile(copy, path)
         except OSError as exc:
             raise StoreError(
-                f"cannot copy {path}, the local copy of {key!r}, to {destination}: "
-                f"{exc.strerror or exc}"
+                f"cannot copy {copy}, the local copy of {key!r}, to {path}: {exc.strerror or exc}"
             ) from None
 
     def local_path(self, key: str) -> Path | None:

@@ -444,6 +444,7 @@ class MinioStore(Store):
         name = self._name(key)
 
         def download() -> None:
+            # A retry starts the file afresh: it never holds two attempts' bytes.
             response = self._client.get_object(self.bucket, name)
             try:
                 with open(path, "wb") as handle:
@@ -493,25 +494,6 @@ class MinioStore(Store):
 
         try:
             return self._call(f"read {key!r}", read)
-        except S3Error:  # only the missing-key codes get here
-            raise KeyNotFoundError(f"no object {key!r} in store {self.uri}") from None
-
-    def download(self, key: str, destination: Path) -> None:
-        name = self._name(key)
-
-        def copy() -> None:
-            # A retry starts the file afresh: it never holds two attempts' bytes.
-            response = self._client.get_object(self.bucket, name)
-            try:
-                with open(destination, "wb") as out:
-                    for chunk in response.stream(_DOWNLOAD_CHUNK):
-                        out.write(chunk)
-            finally:
-                response.close()
-                response.release_conn()
-
-        try:
-            self._call(f"read {key!r}", copy)
         except S3Error:  # only the missing-key codes get here
             raise KeyNotFoundError(f"no object {key!r} in store {self.uri}") from None
 

@@ -138,7 +138,7 @@ def test_dependencies_are_the_pinned_ones(base_image: str) -> None:
 def test_imports_lifecycle_read_only_without_network(base_image: str) -> None:
     # Read-only root filesystem, writable /tmp only, no network: as a stage container runs.
     script = (
-        "import os, lifecycle, matplotlib.pyplot\n"
+        "import os, kfp, lifecycle, pandas, pyarrow\n"
         "open('/tmp/probe', 'w').write('ok')\n"
         "try:\n"
         "    open('/opt/venv/probe', 'w')\n"

@@ -192,6 +192,16 @@ def test_the_entry_point_imports_in_its_image_without_what_it_leaves_out(
     }
 
 
+@pytest.mark.parametrize("stage", [s for s in STAGES if "report" in image_extras(s)])
+def test_the_charts_draw_on_a_read_only_root(stage: str, stage_images: dict[str, str]) -> None:
+    # matplotlib writes its cache under MPLCONFIGDIR (the base sets it under /tmp).
+    script = "import matplotlib.pyplot as p; p.plot([1, 2]); p.savefig('/tmp/c.png'); print('ok')"
+    out = docker(
+        "run", "--rm", *READ_ONLY, "--entrypoint", "python3", stage_images[stage], "-c", script
+    ).stdout  # fmt: skip
+    assert out.split() == ["ok"]
+
+
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder with the course's files, writable by the images' user (mounted at /data)."""
