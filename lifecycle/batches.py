@@ -54,7 +54,7 @@ def source_sha256(store: Store, source: str) -> str:
         # An object of any size: streamed to a scratch file, hashed in chunks, removed.
         with tempfile.TemporaryDirectory(prefix="lifecycle-hash-") as folder:
             copy = Path(folder) / "batch"
-            store.download(location, copy)
+            store.get_file(location, copy)
             with open(copy, "rb") as handle:
                 return hashlib.file_digest(handle, "sha256").hexdigest()
     try:

@@ -309,7 +309,7 @@ def dataset_file(store: Store, key: str) -> Iterator[Path]:
     folder = Path(tempfile.mkdtemp(prefix="lifecycle-read-"))
     try:
         path = folder / "dataset.parquet"
-        store.download(ref.key, path)
+        store.get_file(ref.key, path)
         yield path
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -55,9 +55,6 @@ class StoreWithLocalCopies(Store):
     def staging_path(self, suffix: str = "") -> Path | None:
         return self.store.staging_path(suffix)
 
-    def get_file(self, key: str, path: str | os.PathLike[str]) -> None:
-        self.download(key, Path(path))
-
     def put_if_absent(self, key: str, data: bytes) -> bool:
         return self.store.put_if_absent(key, data)
 
