@@ -25,5 +25,5 @@ bench-drift: install bench-venv ## Benchmark the drift suite against evidently, 
 BENCH_BIG_ARGS ?=
 
 .PHONY: bench-big
-bench-big: install ## Benchmark validate and ingest on a generated 50M-row, 1 GB CSV batch, local folder and MinIO (writes bench/results/big.md)
+bench-big: install ## Benchmark every monitoring stage and the whole lifecycle monitor on a generated 50M-row, 1 GB CSV batch, local folder and MinIO (writes bench/results/big.md; BIG_ROWS=5000000 for a smaller batch)
 	MINIO_BIN=$(abspath $(TOOLS_BIN))/minio $(PYTHON) bench/bench_big.py $(BENCH_BIG_ARGS)
