@@ -109,7 +109,8 @@ def profile_tests(
 
         def predictions():
             # The features read a chunk at a time into one array: the column the suite tests.
-            return predict_parquet(estimator, batch_file, config.schema.feature_names)
+            features = config.schema.feature_names
+            return predict_parquet(estimator, batch_file, features, source=f"dataset {batch_key!r}")
 
         current = WithColumns(ParquetColumns(batch_file), {prediction_column(config): predictions})
         try:

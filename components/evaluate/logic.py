@@ -99,6 +99,7 @@ def score_parquet(
     path: Path,
     batch: str,
     each_chunk: Callable[[pa.RecordBatch, np.ndarray], None] | None = None,
+    source: str | None = None,
 ) -> dict[str, float]:
     """RMSE, R² and MAE of an estimator on a dataset's Parquet file, read, predicted and
     scored chunk by chunk (memory holds one chunk, whatever the file's size).
@@ -109,6 +110,8 @@ def score_parquet(
         path: the dataset's file (see :func:`lifecycle.datasets.dataset_file`).
         batch: what is scored, for an error message.
         each_chunk: called with each chunk (the schema's columns) and its predictions.
+        source: what the file is, for an error (default its path; a download's path means
+            nothing to a user, its dataset's key does).
 
     Returns:
         The scores by metric name, all finite.
@@ -119,7 +122,7 @@ def score_parquet(
     """
     features, target = config.schema.feature_names, config.schema.target.name
     scores = RunningScores()
-    for chunk in iter_parquet_batches(path, str(path), config.schema.column_names):
+    for chunk in iter_parquet_batches(path, source or str(path), config.schema.column_names):
         predicted = _predict_batch(estimator, chunk, features)
         actual = chunk.column(target).to_numpy(zero_copy_only=False)
         scores.add(np.asarray(actual, dtype=np.float64), predicted)
@@ -147,11 +150,15 @@ def score_dataset(
     estimator = load_estimator(store, config, version, own_run)
     require_columns(store, dataset_key, config.schema.column_names)
     with dataset_file(store, dataset_key) as path:
-        return score_parquet(estimator, config, path, batch, each_chunk)
+        return score_parquet(estimator, config, path, batch, each_chunk, f"dataset {dataset_key!r}")
 
 
 def predict_parquet(
-    estimator: Any, path: Path, features: list[str], out: np.ndarray | None = None
+    estimator: Any,
+    path: Path,
+    features: list[str],
+    out: np.ndarray | None = None,
+    source: str | None = None,
 ) -> np.ndarray:
     """An estimator's predictions for every row of a Parquet file, in order; only the
     features are read, a chunk at a time, into one preallocated array (``out``'s start, when
@@ -172,7 +179,7 @@ def predict_parquet(
             predictions[done : done + chunk.num_rows] = _predict_batch(estimator, chunk, features)
             done += chunk.num_rows
     except (pa.ArrowException, OSError) as exc:
-        raise IntegrityError(f"{path}: not a readable Parquet file: {exc}") from None
+        raise IntegrityError(f"{source or path}: not a readable Parquet file: {exc}") from None
     return predictions[:done]
 
 
@@ -187,7 +194,8 @@ def predict_dataset(
     :func:`predict_parquet`)."""
     estimator = load_estimator(store, config, version, own_run)
     with dataset_file(store, dataset_key) as path:
-        return predict_parquet(estimator, path, config.schema.feature_names)
+        source = f"dataset {dataset_key!r}"
+        return predict_parquet(estimator, path, config.schema.feature_names, source=source)
 
 
 class _ExperienceWriter:

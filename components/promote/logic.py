@@ -75,7 +75,9 @@ def promote(
         # The batch read, predicted and scored chunk by chunk, once per version.
         estimator = load_estimator(store, config, version, run.run_id)
         scored = f"batch {batch!r} (model {version})"
-        return score_parquet(estimator, config, path, scored)[metric]
+        return score_parquet(estimator, config, path, scored, source=f"dataset {dataset_key!r}")[
+            metric
+        ]
 
     with dataset_file(store, dataset_key) as path:
         challenger_score = score(challenger, path)

@@ -153,7 +153,13 @@ def train(
         test_metrics: dict[str, float] = {}
         if test_key:
             test_path = stack.enter_context(dataset_file(store, test_key))
-            test_metrics = score_parquet(estimator, config, test_path, f"test dataset {test_key}")
+            test_metrics = score_parquet(
+                estimator,
+                config,
+                test_path,
+                f"test dataset {test_key}",
+                source=f"dataset {test_key!r}",
+            )
         # The drift suite's reference profile, so monitoring never re-reads the training data;
         # written to a scratch file a column at a time, streamed to the store with the version.
         scratch = Path(tempfile.mkdtemp(prefix="lifecycle-profile-"))
