@@ -13,7 +13,7 @@ import json
 import mmap
 import struct
 import zipfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -170,18 +170,19 @@ def _meta_entry(infos: list[ColumnInfo], psi_bins: int) -> tuple[str, np.ndarray
     return _META, np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
 
 
-def _profile_entries(
+def _column_profiler(
     source: ColumnSource,
     kinds: Mapping[str, Kind] | None,
     roles: Mapping[str, str] | None,
     psi_bins: int,
-    classes: Mapping[str, str] | None = None,
-) -> Iterable[tuple[str, Any]]:
-    """(array name, array) pairs, one column at a time, then the metadata."""
+    classes: Mapping[str, str] | None,
+) -> tuple[int, Callable[[int], tuple[ColumnInfo, list[tuple[str, np.ndarray]]]]]:
+    """How many columns are profiled, and the function that profiles the one at an index."""
     names = list(kinds) if kinds else list(source.names)
-    infos = []
-    for index, name in enumerate(names):
-        info, entries = _profile_column(
+
+    def profile(index: int) -> tuple[ColumnInfo, list[tuple[str, np.ndarray]]]:
+        name = names[index]
+        return _profile_column(
             source,
             index,
             name,
@@ -190,6 +191,22 @@ def _profile_entries(
             psi_bins,
             (classes or {}).get(name, ""),
         )
+
+    return len(names), profile
+
+
+def _profile_entries(
+    source: ColumnSource,
+    kinds: Mapping[str, Kind] | None,
+    roles: Mapping[str, str] | None,
+    psi_bins: int,
+    classes: Mapping[str, str] | None = None,
+) -> Iterable[tuple[str, Any]]:
+    """(array name, array) pairs, one column at a time, then the metadata."""
+    count, profile = _column_profiler(source, kinds, roles, psi_bins, classes)
+    infos = []
+    for index in range(count):
+        info, entries = profile(index)
         infos.append(info)
         yield from entries
         del entries
@@ -244,26 +261,13 @@ def build_profile(
     Raises:
         ValueError: a numeric column has an infinite value (the message names it).
     """
-    names = list(kinds) if kinds else list(source.names)
-
-    def profile(index: int) -> tuple[ColumnInfo, list[tuple[str, np.ndarray]]]:
-        name = names[index]
-        return _profile_column(
-            source,
-            index,
-            name,
-            (kinds or {}).get(name),
-            (roles or {}).get(name, "feature"),
-            psi_bins,
-            (classes or {}).get(name, ""),
-        )
-
-    if workers > 1 and len(names) > 1:
+    count, profile = _column_profiler(source, kinds, roles, psi_bins, classes)
+    if workers > 1 and count > 1:
         # numpy sorts without the GIL: columns in parallel threads.
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            columns = list(pool.map(profile, range(len(names))))
+            columns = list(pool.map(profile, range(count)))
     else:
-        columns = [profile(index) for index in range(len(names))]
+        columns = [profile(index) for index in range(count)]
     arrays = {key: array for _, entries in columns for key, array in entries}
     return ReferenceProfile([info for info, _ in columns], arrays, psi_bins)
 
