@@ -276,7 +276,7 @@ def floor_runs(store: Path, seconds: float) -> dict[int, float]:
     import numpy as np
 
     from components.serve.model_holder import ModelHolder
-    from components.serve.protocol import InputSchema
+    from components.serve.schema import InputSchema
     from lifecycle.config import LifecycleConfig
     from lifecycle.store import LocalStore
 

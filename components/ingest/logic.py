@@ -12,15 +12,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
-import pandas as pd
-
 from components.validate.logic import output_schema, validate_file
 from lifecycle.config import SchemaConfig
 from lifecycle.datasets import DatasetRef, write_dataset_batches
 from lifecycle.errors import InvalidInputError
 from lifecycle.runs import RunContext
 from lifecycle.store import Store, validate_key, validate_name
-from lifecycle.tables import parse_table
 
 
 @contextmanager
@@ -49,17 +46,6 @@ def local_source(store: Store, source: str) -> Iterator[Path]:
         target = Path(folder) / PurePosixPath(key).name
         store.get_file(key, target)
         yield target
-
-
-def read_source(store: Store, source: str) -> pd.DataFrame:
-    """Read ``source`` (a file, else a store object) whole into a DataFrame, for small inputs
-    (:func:`ingest` and :func:`components.validate.logic.validate_file` stream instead).
-
-    Raises:
-        InvalidInputError: neither a readable file nor a store key, or malformed content.
-    """
-    with local_source(store, source) as path:
-        return parse_table(path.read_bytes(), source)
 
 
 def ingest(

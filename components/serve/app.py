@@ -24,7 +24,8 @@ from components.serve import protocol
 from components.serve.metrics import CONTENT_TYPE, LogState, ServerMetrics
 from components.serve.model_holder import LoadedModel, ModelHolder
 from components.serve.prediction_log import LogCounters, PredictionLog
-from components.serve.protocol import InputSchema, RequestError
+from components.serve.protocol import RequestError
+from components.serve.schema import InputSchema
 from components.serve.settings import ServeSettings
 from lifecycle import __version__
 

@@ -31,8 +31,6 @@ import orjson
 
 from components.serve.schema import MAX_MAGNITUDE, FeatureSpec, InputSchema
 
-__all__ = ["MAX_MAGNITUDE", "FeatureSpec", "InputSchema", "RequestError"]
-
 NUMERIC_DATATYPES = frozenset(
     {
         "FP16",

@@ -13,7 +13,7 @@ from components.serve.app import ServeApp
 from components.serve.metrics import LATENCY_BUCKETS, LogState, ServerMetrics
 from components.serve.model_holder import ModelHolder, VerificationError, verify
 from components.serve.prediction_log import LogCounters, PredictionLog
-from components.serve.protocol import FeatureSpec, InputSchema
+from components.serve.schema import FeatureSpec, InputSchema
 from components.serve.settings import LogSettings, ServeSettings
 from lifecycle import keys
 from lifecycle.errors import StoreError

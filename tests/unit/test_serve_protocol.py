@@ -9,8 +9,6 @@ import orjson
 import pytest
 
 from components.serve.protocol import (
-    FeatureSpec,
-    InputSchema,
     RequestError,
     parse_v1,
     parse_v2,
@@ -18,6 +16,7 @@ from components.serve.protocol import (
     v2_model_metadata,
     v2_response,
 )
+from components.serve.schema import FeatureSpec, InputSchema
 
 COURSE = InputSchema((FeatureSpec("x", False),))
 MIXED = InputSchema(
