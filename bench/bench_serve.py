@@ -4,7 +4,7 @@
 The course's model 1.0 (LinearRegression on ``data_init``) is registered in a fresh local
 store; then, side by side, on 127.0.0.1:
 
-- ``ours``: ``lifecycle serve`` (granian, one worker, RSGI) with the prediction log on;
+- ``ours``: ``lifecycle serve`` (granian, one worker, WSGI on one thread) with the prediction log on;
 - ``mlserver``: MLServer 1.7.1 with mlserver-sklearn on the same estimator (joblib-dumped from
   the registry), at its best: ``parallel_workers: 0`` (its default of 1 crashes under uvloop
   0.23, SeldonIO/MLServer#2286), ``debug: false`` (no access log), metrics off, httptools
@@ -378,7 +378,7 @@ def report(
         f"Run {started} on {platform.node()} ({os.cpu_count()} cores, Python {platform.python_version()}); "
         f"{args.rounds} rounds of {args.seconds:g} s per case, servers interleaved (order alternating per round); "
         "medians. wrk 4.1 (one thread, keep-alive) on 127.0.0.1; V2 JSON requests, one input `x` of shape [N, 1], "
-        "FP64; the course's LinearRegression 1.0. `ours`: `lifecycle serve` (granian 2.8.9, one worker, RSGI) "
+        "FP64; the course's LinearRegression 1.0. `ours`: `lifecycle serve` (granian 2.8.9, one worker, WSGI on one thread) "
         "with the prediction log on; `mlserver`: MLServer 1.7.1 + mlserver-sklearn 1.7.1, `parallel_workers: 0`, "
         "`debug: false`, metrics off, httptools installed. The machine is shared: absolute numbers move from run "
         "to run; the ratios measured side by side are the result.",

@@ -1,8 +1,8 @@
-"""The inference server as an RSGI application (granian's native interface).
+"""The inference server as a WSGI application (served by granian, see server.py).
 
 Routing and every answer are in :meth:`ServeApp.handle`, a plain function of the method, path,
-request id header and body, so it is tested without a server; :meth:`ServeApp.__rsgi__` only
-reads the body within the size limit and writes the response.
+request id header and body, so it is tested without a server; :meth:`ServeApp.__call__` (WSGI)
+only reads the body within the size limit and writes the response.
 
 Endpoints: KServe V1 (``GET /``, ``GET /v1/models``, ``GET /v1/models/<m>``,
 ``POST /v1/models/<m>:predict``), Open Inference Protocol V2 (``GET /v2``,
@@ -16,6 +16,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 import orjson
@@ -32,6 +33,8 @@ from lifecycle import __version__
 _log = logging.getLogger(__name__)
 JSON = "application/json"
 REQUEST_ID_HEADER = "x-request-id"
+_REQUEST_ID_KEY = "HTTP_X_REQUEST_ID"  # the header in the WSGI environ
+_DISCARD_CHUNK = 1024 * 1024
 MODEL_VERSION_HEADER = "x-model-version"
 SERVER_NAME = "kfp-lifecycle"
 
@@ -45,6 +48,10 @@ class Response:
 
     def header_list(self) -> list[tuple[str, str]]:
         return [("content-type", self.content_type), *self.headers]
+
+
+def _status_line(status: int) -> str:
+    return f"{status} {HTTPStatus(status).phrase}"
 
 
 def _json(status: int, data: Any) -> Response:
@@ -239,46 +246,32 @@ class ServeApp:
         decoded = protocol.parse_v1(body, self.schema, self._max_rows)
         return self._predict(request_id, decoded, protocol.v1_response)
 
-    # RSGI -------------------------------------------------------------------------------
+    # WSGI -------------------------------------------------------------------------------
 
-    def __rsgi_init__(self, loop: Any) -> None:
-        self.start()
-
-    def __rsgi_del__(self, loop: Any) -> None:
-        self.stop()
-
-    async def __rsgi__(self, scope: Any, proto: Any) -> None:
-        if scope.proto != "http":
-            return
-        headers = scope.headers
-        length = headers.get("content-length")
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        """The WSGI entry point: read the body within the size limit, answer, respond."""
+        body_stream = environ["wsgi.input"]
+        length = environ.get("CONTENT_LENGTH") or ""
+        method = environ["REQUEST_METHOD"]
         limit = self.max_body_bytes
-        if length is not None and length.isdigit() and int(length) > limit:
+        if length.isdigit() and int(length) > limit:
             # Read and discard the body (without keeping it) so that the client, which sends
             # the whole body before it reads, gets the 400 rather than a broken pipe.
-            async for _ in proto:
+            while body_stream.read(_DISCARD_CHUNK):
                 pass
             response = self._too_large(int(length))
         else:
             body = b""
-            if scope.method == "POST":
-                body = await proto() if length is not None else await self._read_chunked(proto)
+            if method == "POST":
+                # Without a Content-Length, read only up to one byte past the limit.
+                body = body_stream.read(int(length) if length else limit + 1)
             response = (
                 self._too_large(len(body))
                 if len(body) > limit
-                else self.handle(scope.method, scope.path, headers.get(REQUEST_ID_HEADER), body)
+                else self.handle(method, environ["PATH_INFO"], environ.get(_REQUEST_ID_KEY), body)
             )
-        proto.response_bytes(response.status, response.header_list(), response.body)
-
-    async def _read_chunked(self, proto: Any) -> bytes:
-        """A body without Content-Length, read only up to one byte past the limit."""
-        parts, size = [], 0
-        async for chunk in proto:
-            parts.append(chunk)
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                break
-        return b"".join(parts)
+        start_response(_status_line(response.status), response.header_list())
+        return [response.body]
 
     def _too_large(self, size: int) -> Response:
         self.metrics.observe("other", 400)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from multiprocessing.util import Finalize
 
 from components.serve.app import ServeApp
 from components.serve.metrics import ServerMetrics
@@ -24,7 +25,8 @@ def build_app(settings: ServeSettings, store: Store) -> ServeApp:
 
 
 def app_from_environment() -> ServeApp:
-    """granian's factory: the app from the settings and store ``lifecycle serve`` exported.
+    """granian's factory: the app from the settings and store ``lifecycle serve`` exported,
+    started, and stopped (its prediction log flushed) when the worker process exits.
 
     Raises:
         InvalidInputError: the settings variable is missing or invalid.
@@ -34,4 +36,11 @@ def app_from_environment() -> ServeApp:
         raise InvalidInputError(
             f"${SETTINGS_ENV} is not set: start the server with lifecycle serve"
         )
-    return build_app(ServeSettings.from_json(text), open_store(os.environ.get(STORE_ENV)))
+    app = build_app(ServeSettings.from_json(text), open_store(os.environ.get(STORE_ENV)))
+    app.start()
+    # WSGI has no shutdown hook. granian's worker is a multiprocessing.Process whose target
+    # returns once the server is stopped; multiprocessing then runs the finalizers registered
+    # with an exit priority (whether the worker was forked or spawned, where atexit would run
+    # only for spawned ones).
+    Finalize(app, app.stop, exitpriority=10)
+    return app

@@ -143,6 +143,7 @@ class PredictionLog:
         self._stop = threading.Event()
         self._write_lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._closed = False
         self.counters = LogCounters()
 
     # Request path ---------------------------------------------------------------------
@@ -164,7 +165,11 @@ class PredictionLog:
             self._queue.append(_Entry(version, request_id, at, columns, predictions))
             self._queued_rows += rows
             full = self._queued_rows >= self._settings.flush_rows
-        if full:
+        if self._closed:
+            # A request answered while the server shuts down, after the final flush began:
+            # written now, so that everything acknowledged is in the store.
+            self.flush()
+        elif full:
             self._wake.set()
         return True
 
@@ -251,6 +256,7 @@ class PredictionLog:
 
     def close(self) -> CloseReport:
         """Stop the thread and flush everything acknowledged (see the module docstring)."""
+        self._closed = True
         self._stop.set()
         self._wake.set()
         if self._thread is not None:

@@ -39,6 +39,19 @@ def logged_ids(store: Store) -> Counter:
     return ids
 
 
+def post_chunked(base: str, path: str, data: bytes) -> tuple[int, dict]:
+    """POST ``data`` in chunks of 64 kB (Transfer-Encoding: chunked, no Content-Length)."""
+    host, port = base.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        chunks = (data[i : i + 65536] for i in range(0, len(data), 65536))
+        connection.request("POST", path, body=chunks, encode_chunked=True)
+        response = connection.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        connection.close()
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> LocalStore:
     store = LocalStore(tmp_path / "store")
@@ -77,6 +90,10 @@ def test_both_protocols_errors_and_metrics(store: LocalStore, tmp_path: Path):
             assert status == expected and message in body["error"], name
         status, body = server.post(INFER, {"inputs": "x" * 5_000_000})
         assert status == 400 and body["error"].startswith("body: ")
+        status, body = post_chunked(server.base, INFER, b"x" * 5_000_000)
+        assert status == 400 and body["error"].startswith("body: "), "without Content-Length"
+        status, body = post_chunked(server.base, INFER, json.dumps(v2(1.0)).encode())
+        assert status == 200 and body["model_version"] == "1.0"
         metrics = server.get("/metrics")[1].decode()
         assert 'lifecycle_serve_requests_total{endpoint="v2_infer",status="422"} 3' in metrics
         assert 'lifecycle_serve_model_info{model="course",version="1.0"} 1' in metrics

@@ -194,6 +194,15 @@ def test_close_flushes_what_was_acknowledged(store):
     assert [r["request_id"] for r in logged(store)] == ["a"]
 
 
+def test_a_request_answered_after_close_is_written_at_once(store):
+    # granian may finish a request in flight after the worker began to stop the app.
+    log = log_of(store, flush_seconds=3600)
+    log.start()
+    log.close()
+    append(log, "late", [1.0])
+    assert log.queued_rows == 0 and [r["request_id"] for r in logged(store)] == ["late"]
+
+
 def test_a_size_trigger_flushes_before_the_timer(store):
     log = log_of(store, flush_rows=2, flush_seconds=3600)
     log.start()
