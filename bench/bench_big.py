@@ -10,7 +10,7 @@ records each one's wall time and peak RSS (``wait4``'s ``ru_maxrss`` of that pro
 - ``ingest`` into a local-folder store;
 - the course's model 1.0 trained first (``lifecycle train`` on the course's data_init), then
   the monitoring stages on the ingested batch, each a standalone run: ``evaluate``,
-  ``detect-drift``, ``select-data``, ``fit`` (the train stage, on the retraining set) and
+  ``detect-drift``, ``select-data``, ``fit`` (the train stage, on the datasets selected) and
   ``promote`` (the new version against 1.0 on the batch);
 - the whole ``lifecycle monitor`` on the batch (a fresh store with model 1.0): its wall time,
   and the largest peak RSS of its processes (``wait4`` reports the largest of the tree);
@@ -139,10 +139,8 @@ def monitoring_stages(
         ],
     )
     retrain = stage_output_json(run("select_data", ["select-data", "--model-version", "1.0"]))
-    fitted = run(
-        "train (fit)",
-        ["fit", "--dataset", retrain["key"], "--parent-version", "1.0"],
-    )
+    selected = [arg for dataset in retrain["datasets"] for arg in ("--dataset", dataset["key"])]
+    fitted = run("train (fit)", ["fit", *selected, "--parent-version", "1.0"])
     version = fitted["output"].rsplit(" ", 1)[-1]
     run(
         "promote",
@@ -329,7 +327,8 @@ def main(argv: list[str] | None = None) -> int:
         "blocks), check and type each batch, count every problem over the whole file, and (ingest) "
         "write each typed batch to the dataset's Parquet file in fixed row groups while hashing it; "
         "the file then goes to the store in one streaming write (a local folder: renamed into place; "
-        "MinIO: a multipart upload of 16 MB parts, visible only once complete), its metadata last.",
+        "MinIO: a multipart upload of 16 MB parts, visible only once complete), its metadata last; "
+        "in a pipeline the file is also left as the task's output artifact (not read back).",
         "- An object in the bucket as the source is downloaded to a temporary file in 1 MB chunks first.",
         "- evaluate and promote read the dataset's Parquet in record batches of 1M rows (pyarrow, its "
         "read cache off), predict and score each one (RMSE, R², MAE from running sums; the target's "
@@ -338,8 +337,10 @@ def main(argv: list[str] | None = None) -> int:
         "- detect_drift reads one column at a time, filled a few row groups at a time into an array "
         "sorted in place (about 400 MB for 50M floats); the predictions are filled chunk by chunk into "
         "one array; KS ranks and Wasserstein pieces are computed per block of 1M values.",
-        "- select_data writes the retraining set batch by batch from each selected dataset's file (a "
-        "copy on disk, never in memory); train fits a plain LinearRegression chunk by chunk (the QR "
+        "- select_data references the datasets of the retraining set (their keys; nothing is copied in "
+        "the store; in a pipeline its output artifact holds a copy of each, the monitored batch taken "
+        "from its input artifact, not downloaded); train reads each one in turn and fits a plain "
+        "LinearRegression chunk by chunk (the QR "
         "factor of [1, X, y] reduced chunk after chunk: scikit-learn's least-squares solution to "
         "rounding) and writes the reference profile a column at a time to a file streamed to the store.",
         "- On MinIO, a dataset a stage reads is downloaded to a temporary file in 1 MB chunks first "

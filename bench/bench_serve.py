@@ -329,10 +329,13 @@ def reload_under_load(
     local = LocalStore(store)
     metrics_url = server.url.split("/v2/")[0] + "/metrics"
 
-    def reloads() -> int:
+    def metric(pattern: str) -> int:
         with urllib.request.urlopen(metrics_url, timeout=5) as response:  # noqa: S310 - loopback
             text = response.read().decode()
-        return int(re.search(r"lifecycle_serve_model_reloads_total\{[^}]*\} (\d+)", text).group(1))
+        return int(float(re.search(pattern + r" ([\d.e+]+)$", text, re.MULTILINE).group(1)))
+
+    def reloads() -> int:
+        return metric(r"lifecycle_serve_model_reloads_total\{[^}]*\}")
 
     before = reloads()
     wrk = subprocess.Popen(
@@ -365,7 +368,18 @@ def reload_under_load(
         r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
     ):
         errors += sum(int(n) for n in match.groups())
-    return {"requests": requests, "errors": errors, "flips": flips, "reloads": reloads() - before}
+    # Everything ours answered so far, all cases included, went through the prediction log.
+    log = {
+        name: metric(f"lifecycle_prediction_log_{name}_rows_total")
+        for name in ("written", "dropped")
+    }
+    return {
+        "requests": requests,
+        "errors": errors,
+        "flips": flips,
+        "reloads": reloads() - before,
+        "log": log,
+    }
 
 
 def report(
@@ -436,6 +450,8 @@ def report(
         f"- reload under load: {reload['requests']:,} requests at concurrency 64 over {args.reload_seconds:g} s "
         f"while `production` flipped {reload['flips']} times ({reload['reloads']} versions swapped in): "
         f"{reload['errors']} failed.",
+        f"- prediction log over the whole run: {reload['log']['written']:,} rows written, "
+        f"{reload['log']['dropped']:,} dropped.",
         "",
     ]
     return "\n".join(lines)

@@ -166,12 +166,12 @@ def cmd_detect_drift(args: argparse.Namespace) -> int:
 def cmd_select_data(args: argparse.Namespace) -> int:
     from components.select_data.logic import select_data
 
-    ref = _in_standalone_run(
+    refs = _in_standalone_run(
         args,
         "select_data",
         lambda tx: select_data(_store(args), _config(args), args.model_version, tx.run),
     )
-    _print_json(asdict(ref))
+    _print_json({"datasets": [asdict(ref) for ref in refs], "rows": sum(r.rows for r in refs)})
     return 0
 
 

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
+from typing import TypeVar
 
 import pandas as pd
 import pyarrow as pa
@@ -29,6 +30,8 @@ from lifecycle.errors import IntegrityError, InvalidInputError, KeyNotFoundError
 from lifecycle.runs import RunContext
 from lifecycle.store import Store
 from lifecycle.tables import from_parquet_bytes
+
+ArrowData = TypeVar("ArrowData", pa.RecordBatch, pa.Table)
 
 # Row groups hold about this many bytes of values (8 per value), within the row bounds: the
 # same data always gets the same row groups, so the same bytes and the same key.
@@ -160,9 +163,13 @@ class DatasetWriter:
         self._pending = rest.to_batches()
         self._pending_rows = rest.num_rows
 
-    def commit(self) -> DatasetRef:
+    def commit(self, keep_copy: Path | None = None) -> DatasetRef:
         """Finish the file and store it under ``datasets/<name>/<hash>/``, then its metadata;
         idempotent for equal data (an existing dataset's metadata is returned).
+
+        Args:
+            keep_copy: where the Parquet file is also left (a task's output artifact), so
+                that it is not read back from the store (a download, on MinIO).
 
         Returns:
             The stored dataset.
@@ -180,6 +187,8 @@ class DatasetWriter:
         # stored that no other run uses.
         self.store.put_bytes(keys.dataset_use_key(key, self.run.run_id), b"")
         if self.store.exists(meta_key):
+            if keep_copy is not None:  # the same bytes as the stored file's
+                _move_file(self._path, keep_copy)
             self.abort()
             return DatasetRef.from_json(self.store.get_bytes(meta_key))
         ref = DatasetRef(
@@ -193,7 +202,9 @@ class DatasetWriter:
             run_id=self.run.run_id,
             task=self.run.task,
         )
-        self.store.put_file(key, self._path, move=True)
+        self.store.put_file(key, self._path, move=keep_copy is None)
+        if keep_copy is not None:
+            _move_file(self._path, keep_copy)
         self.store.put_bytes(meta_key, ref.to_json().encode())
         return ref
 
@@ -215,6 +226,11 @@ class DatasetWriter:
         traceback: TracebackType | None,
     ) -> None:
         self.abort()  # after commit() only the (absent) scratch file is left to remove
+
+
+def _move_file(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(source, target)  # a rename on one file system, else a copy
 
 
 def write_dataset_batches(
@@ -344,6 +360,23 @@ def require_columns(store: Store, key: str, columns: Iterable[str]) -> DatasetRe
     if missing:
         raise InvalidInputError(f"dataset {key!r} has no column {', '.join(map(repr, missing))}")
     return ref
+
+
+def cast_to_schema(data: ArrowData, schema: pa.Schema, source: str) -> ArrowData:
+    """``data`` (a record batch or a table) with ``schema``'s types, e.g. an integer column
+    into a float one, never losing a value.
+
+    Raises:
+        InvalidInputError: naming ``source``, when a value does not fit (text into a number).
+    """
+    if data.schema.equals(schema):
+        return data
+    try:
+        return data.cast(schema)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise InvalidInputError(
+            f"{source}: its columns do not fit those of the first dataset: {exc}"
+        ) from None
 
 
 def iter_parquet_batches(

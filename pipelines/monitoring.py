@@ -147,6 +147,7 @@ def _retrain(
     retraining_data = configure_task(
         select_data(
             model_version=champion.outputs["version"],
+            batch_data=batch.outputs["dataset"],
             config_json=config_json,
             **model,
             **run_identity(),

@@ -56,6 +56,7 @@ def ingest(
     report_task_errors()
 
     from collections import namedtuple
+    from pathlib import Path
 
     from components.artifacts import chosen_source, write_dataset_artifact
     from components.ingest.logic import ingest as ingest_dataset
@@ -72,14 +73,14 @@ def ingest(
 
     def work() -> dict:
         if not identify_batch:
-            ref = ingest_dataset(store, stored, name, config.schema, run)
+            ref = ingest_dataset(store, stored, name, config.schema, run, Path(dataset.path))
             return {"dataset": ref.to_json(), "batch_id": name, "production": ""}
         batch_id = batches.batch_id_from_schedule(name, schedule_time)
         sha256 = batches.source_sha256(store, stored)
         # Forced: whether the batch is new was validate's to decide; here the id is checked
         # again and the production version pinned for the whole run.
         identity = batches.identify_batch(store, config.model.name, batch_id, sha256, force=True)
-        ref = ingest_dataset(store, stored, batch_id, config.schema, run)
+        ref = ingest_dataset(store, stored, batch_id, config.schema, run, Path(dataset.path))
         return {
             "dataset": ref.to_json(),
             "batch_id": batch_id,

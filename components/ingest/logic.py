@@ -49,11 +49,17 @@ def local_source(store: Store, source: str) -> Iterator[Path]:
 
 
 def ingest(
-    store: Store, source: str, name: str, schema: SchemaConfig, run: RunContext
+    store: Store,
+    source: str,
+    name: str,
+    schema: SchemaConfig,
+    run: RunContext,
+    keep_copy: Path | None = None,
 ) -> DatasetRef:
     """Validate ``source`` against ``schema`` and store it as dataset ``name``, streaming.
 
-    Nothing is written when validation fails. Equal data gives the same key.
+    Nothing is written when validation fails. Equal data gives the same key. ``keep_copy``:
+    where the dataset's Parquet file is also left (see :meth:`DatasetWriter.commit`).
 
     Raises:
         InvalidInputError: unreadable source or bad ``name``.
@@ -65,4 +71,4 @@ def ingest(
         write_dataset_batches(store, name, output_schema(schema), source, run) as writer,
     ):
         validate_file(path, schema, source, sink=writer.write)
-        return writer.commit()
+        return writer.commit(keep_copy)

@@ -1,7 +1,7 @@
 """KFP adapter of the select-data stage."""
 
 from kfp import dsl
-from kfp.dsl import Dataset, Output
+from kfp.dsl import Dataset, Input, Output
 
 from lifecycle.images import image_tag
 
@@ -10,6 +10,7 @@ from lifecycle.images import image_tag
 def select_data(
     model_version: str,
     dataset: Output[Dataset],
+    batch_data: Input[Dataset] = None,
     config_json: str = "",
     model_name: str = "",
     run_id: str = dsl.PIPELINE_JOB_ID_PLACEHOLDER,
@@ -19,11 +20,13 @@ def select_data(
 
     since_training (the default): the version's own training data plus every batch monitored
     since it was trained; last_n: the last N batches monitored. Only batches of committed runs
-    count, and the batch of this run. The set is stored as a dataset, which counts once the run
-    is committed (the finalize component).
+    count, and the batch of this run. The set references the stored datasets it is made of:
+    nothing is copied in the store, and the model trained on it names those datasets.
 
     Args:
         model_version: The version whose successor is trained (the champion).
+        batch_data: The batch this run monitors (the ingest component's output): its file is
+            used as it is, instead of a download from the store.
         config_json: The whole lifecycle config as JSON (lifecycle.config.LifecycleConfig;
             empty for the course's defaults): its retrain section is the policy.
         model_name: The model retrained; overrides model.name of config_json when not empty.
@@ -32,14 +35,14 @@ def select_data(
             returns the first attempt's outputs and writes nothing.
 
     Returns:
-        dataset: The retraining set's Parquet; metadata store_key, sha256, rows, name,
-            columns.
+        dataset: The retraining set: a directory of Parquet parts, one per selected dataset,
+            in order; metadata parts (each one's store_key, sha256, rows, file) and rows.
     """
     from lifecycle.task_errors import report_task_errors
 
     report_task_errors()
 
-    from components.artifacts import write_dataset_artifact
+    from components.artifacts import reading_artifacts, write_dataset_artifact
     from components.select_data.logic import select_data as select
     from lifecycle.config import config_with_parameters
     from lifecycle.datasets import DatasetRef
@@ -47,13 +50,14 @@ def select_data(
     from lifecycle.store import open_store
 
     store = open_store()
+    if batch_data is not None:
+        store = reading_artifacts(store, batch_data)
     config = config_with_parameters(config_json, model_name=model_name)
     run = RunContext.for_task(run_id, task_name)
 
     def work() -> dict:
-        ref = select(store, config, model_version, run)
-        return {"dataset": ref.to_json()}
+        return {"datasets": [ref.to_json() for ref in select(store, config, model_version, run)]}
 
-    ref = DatasetRef.from_json(run_once(store, run, work)["dataset"])
-    write_dataset_artifact(dataset, store, ref)
-    print(f"retraining set {ref.key}: {ref.rows} rows from {ref.source}")
+    refs = [DatasetRef.from_json(text) for text in run_once(store, run, work)["datasets"]]
+    write_dataset_artifact(dataset, store, refs)
+    print(f"retraining set: {sum(ref.rows for ref in refs)} rows from", *[r.key for r in refs])

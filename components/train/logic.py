@@ -19,7 +19,12 @@ from components.evaluate.logic import score_parquet
 from components.train.least_squares import LeastSquaresInChunks, fits_in_chunks
 from lifecycle import keys
 from lifecycle.config import LifecycleConfig, SchemaConfig
-from lifecycle.datasets import dataset_file, iter_parquet_batches, require_columns
+from lifecycle.datasets import (
+    cast_to_schema,
+    dataset_file,
+    iter_parquet_batches,
+    require_columns,
+)
 from lifecycle.errors import InvalidInputError
 from lifecycle.estimators import build_estimator
 from lifecycle.registry import ModelRegistry, ModelVersion
@@ -54,27 +59,38 @@ def _feature_matrix(chunk: pa.RecordBatch, features: list[str]) -> np.ndarray:
     return matrix
 
 
-def fit_files(paths: list[Path], config: LifecycleConfig) -> Any:
-    """Fit a fresh estimator on the rows of these Parquet files (a training set's datasets).
+def fit_files(paths: list[Path], config: LifecycleConfig, sources: list[str] | None = None) -> Any:
+    """Fit a fresh estimator on the rows of these Parquet files (a training set's datasets),
+    in order; ``sources`` name them in errors (default: their paths).
 
     A plain linear regression is fitted chunk by chunk (:mod:`.least_squares`): memory holds
     a chunk, whatever the training set's size. Any other estimator needs all its data at
-    once: the files are read into one frame, column by column, without a second copy.
+    once: the files are read into one frame, column by column, without a second copy. Each
+    file's values take the first file's types (an integer column joins a float one).
 
     Raises:
-        InvalidInputError: the estimator refuses the data (a missing value, …).
+        InvalidInputError: a file's values do not fit the first's types (naming it), or the
+            estimator refuses the data (a missing value, …).
     """
     features, target = config.schema.feature_names, config.schema.target.name
+    columns = [*features, target]
+    names = sources or [str(path) for path in paths]
+    schema = pq.read_schema(paths[0]).remove_metadata()
+    schema = pa.schema([schema.field(column) for column in columns])
     estimator = build_estimator(config.model, config.schema)
     if not fits_in_chunks(estimator):
-        tables = [pq.read_table(path, columns=config.schema.column_names) for path in paths]
-        table = pa.concat_tables(tables, promote_options="permissive")
+        tables = [
+            cast_to_schema(pq.read_table(path, columns=columns), schema, name)
+            for path, name in zip(paths, names, strict=True)
+        ]
+        table = pa.concat_tables(tables)
         del tables
         return fit(table.to_pandas(split_blocks=True, self_destruct=True), config)
     solver = LeastSquaresInChunks(features, estimator.fit_intercept)
     try:
-        for path in paths:
-            for chunk in iter_parquet_batches(path, str(path), [*features, target]):
+        for path, name in zip(paths, names, strict=True):
+            for chunk in iter_parquet_batches(path, name, columns):
+                chunk = cast_to_schema(chunk, schema, name)
                 actual = chunk.column(target).to_numpy(zero_copy_only=False)
                 solver.add(_feature_matrix(chunk, features), actual)
         return solver.fitted(estimator)
@@ -149,7 +165,7 @@ def train(
     with ExitStack() as stack:
         # Each dataset's file (the store's own, or a download) is read where it is, in parts.
         paths = [stack.enter_context(dataset_file(store, key)) for key in training_keys]
-        estimator = fit_files(paths, config)
+        estimator = fit_files(paths, config, [f"dataset {key!r}" for key in training_keys])
         test_metrics: dict[str, float] = {}
         if test_key:
             test_path = stack.enter_context(dataset_file(store, test_key))

@@ -194,8 +194,14 @@ def test_select_data_policies(store, trained):
     assert select_keys(model, records, RetrainConfig(policy="last_n", last_n=2)) == [
         b.key for b in batches[1:]
     ]
+    stored = store.list_keys("datasets/")
     selected = committed(store, lambda tx: select_data(store, CONFIG, model.version, tx.run))
-    assert selected.rows == 40
+    # Referenced, not copied: the datasets themselves, and nothing new in the store.
+    assert [ref.key for ref in selected] == [training.key] + [b.key for b in batches]
+    assert sum(ref.rows for ref in selected) == 40
+    assert [key for key in store.list_keys("datasets/") if "/uses/" not in key] == [
+        key for key in stored if "/uses/" not in key
+    ]
 
 
 def test_select_data_ignores_another_models_batches(store, trained):
@@ -208,7 +214,7 @@ def test_select_data_ignores_another_models_batches(store, trained):
     own = _ingest(store, "batch_1")
     _evaluate(store, own)
     selected = committed(store, lambda tx: select_data(store, CONFIG, model.version, tx.run))
-    assert selected.source == f"{training.key} + {own.key}"
+    assert [ref.key for ref in selected] == [training.key, own.key]
 
 
 def test_select_data_counts_its_own_runs_batch_but_no_uncommitted_one(store, trained):
@@ -222,7 +228,7 @@ def test_select_data_counts_its_own_runs_batch_but_no_uncommitted_one(store, tra
         evaluate(store, CONFIG, "production", own.key, "batch_1", "monitor", tx.run)
         return select_data(store, CONFIG, model.version, tx.run)
 
-    assert committed(store, work).source == f"{training.key} + {own.key}"
+    assert [ref.key for ref in committed(store, work)] == [training.key, own.key]
 
 
 def test_promote_keeps_a_worse_challenger_out(store, trained):
@@ -230,7 +236,8 @@ def test_promote_keeps_a_worse_challenger_out(store, trained):
     batch = _ingest(store, "batch_6")
     retrained = committed(store, lambda tx: select_data(store, CONFIG, model.version, tx.run))
     _evaluate(store, batch)
-    challenger, _ = _train(store, CONFIG, [retrained.key, batch.key], parent=model.version)
+    training_keys = [ref.key for ref in retrained] + [batch.key]
+    challenger, _ = _train(store, CONFIG, training_keys, parent=model.version)
     better = _promote(store, challenger.version, model.version, batch)
     assert better["decision"] == "promoted"
     assert ModelRegistry(store, "course").alias() == challenger.version

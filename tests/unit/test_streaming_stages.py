@@ -1,18 +1,18 @@
-"""select_data and train on big data (issue 14): streamed, with the results of the whole-frame
-way (train: scikit-learn's least-squares solution, found chunk by chunk)."""
+"""train on big data (issue 14): streamed over the datasets of a retraining set, with the
+results of the whole-frame way (scikit-learn's least-squares solution, found chunk by chunk)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.linear_model import LinearRegression, Ridge
 
-import lifecycle.datasets
 from components.detect_drift.suite import read_profile
 from components.detect_drift.suite.reference import PREDICTION_COLUMN
 from components.ingest.logic import ingest
-from components.select_data.logic import combine_datasets
 from components.train.least_squares import LeastSquaresInChunks, fits_in_chunks
 from components.train.logic import train
 from lifecycle import keys as keys_module
@@ -36,19 +36,16 @@ def _ingested(store, name):
     return committed(store, lambda tx: ingest(store, path, name, CONFIG.schema, tx.run))
 
 
-def test_combined_datasets_hold_the_rows_in_order_whatever_the_batch_size(store, monkeypatch):
-    parts = [_ingested(store, name) for name in ("data_init", "batch_1", "batch_2")]
-    keys = [part.key for part in parts]
-    whole = committed(store, lambda tx: combine_datasets(store, keys, "retrain", tx.run))
-    monkeypatch.setattr(lifecycle.datasets, "READ_BATCH_ROWS", 2)
-    chunked = committed(store, lambda tx: combine_datasets(store, keys, "retrain", tx.run))
-    assert chunked.key == whole.key  # same rows, same bytes, same key
-    expected = pd.concat([read_dataset(store, key) for key in keys], ignore_index=True)
-    pd.testing.assert_frame_equal(read_dataset(store, whole.key), expected)
-    assert whole.rows == len(expected) and whole.source == " + ".join(keys)
-
-
-def test_an_integer_column_joins_a_float_one_and_text_does_not(store):
+@pytest.mark.parametrize("estimator", ["LinearRegression", "Ridge"])
+def test_an_integer_column_joins_a_float_one_and_text_does_not(store, estimator):
+    # Chunk by chunk (LinearRegression) or in one frame (Ridge): the same rule.
+    config = CONFIG.model_copy(
+        update={
+            "model": CONFIG.model.model_copy(
+                update={"estimator": f"sklearn.linear_model.{estimator}"}
+            )
+        }
+    )
     floats = _ingested(store, "data_init")
     integers = committed(
         store,
@@ -56,10 +53,13 @@ def test_an_integer_column_joins_a_float_one_and_text_does_not(store):
             store, "ints", pd.DataFrame({"x": [1, 2], "y": [3, 4]}), "t", tx.run
         ),
     )
-    combined = committed(
-        store, lambda tx: combine_datasets(store, [floats.key, integers.key], "r", tx.run)
-    )
-    assert read_dataset(store, combined.key)["y"].tolist()[-2:] == [3.0, 4.0]
+    keys = [floats.key, integers.key]
+    model, _ = committed(store, lambda tx: train(store, config, keys, None, None, tx.run))
+    frame = pd.concat([read_dataset(store, key) for key in keys], ignore_index=True)
+    expected = LinearRegression().fit(frame[["x"]], frame["y"].astype(float))
+    estimator_of, _ = ModelRegistry(store, "course").load_artifact(model.version)
+    if estimator == "LinearRegression":
+        np.testing.assert_allclose(estimator_of.coef_, expected.coef_, rtol=1e-9)
     text = committed(
         store,
         lambda tx: write_dataset(
@@ -67,7 +67,9 @@ def test_an_integer_column_joins_a_float_one_and_text_does_not(store):
         ),
     )
     with pytest.raises(InvalidInputError, match=f"dataset '{text.key}'"):
-        committed(store, lambda tx: combine_datasets(store, [floats.key, text.key], "r", tx.run))
+        committed(
+            store, lambda tx: train(store, config, [floats.key, text.key], None, None, tx.run)
+        )
 
 
 @pytest.mark.parametrize("intercept", [True, False])
@@ -150,3 +152,25 @@ def test_a_task_store_writes_and_reads_files_streaming(store, tmp_path, monkeypa
     assert not staged.exists() and store.get_bytes("experiences/e.parquet") == b"experiences"
     task_store.get_file("datasets/a/b/data.parquet", tmp_path / "out")
     assert (tmp_path / "out").read_bytes() == b"dataset"
+
+
+@pytest.mark.parametrize("stored_before", [False, True])
+def test_ingest_leaves_its_file_for_the_artifact_which_is_not_read_back(
+    store, tmp_path, monkeypatch, stored_before
+):
+    from types import SimpleNamespace
+
+    from components.artifacts import write_dataset_artifact
+
+    if stored_before:  # equal data stored by an earlier run: the copy is still left
+        _ingested(store, "batch_1")
+    artifact = SimpleNamespace(path=str(tmp_path / "outputs" / "dataset"), metadata={})
+    path = str(COURSE / "batch_1.csv")
+    ref = committed(
+        store,
+        lambda tx: ingest(store, path, "batch_1", CONFIG.schema, tx.run, Path(artifact.path)),
+    )
+    monkeypatch.setattr(store, "get_file", None)  # as on MinIO: no download wanted
+    write_dataset_artifact(artifact, store, ref)
+    assert Path(artifact.path).read_bytes() == store.get_bytes(ref.key)
+    assert artifact.metadata["store_key"] == ref.key and artifact.metadata["rows"] == ref.rows
