@@ -93,10 +93,12 @@ def test_retraining_uses_the_training_data_and_every_batch_since(course_run):
     store, _ = course_run
     registry = ModelRegistry(store, "course")
     last = registry.get("1.6")
-    (retrain_key,) = last.training_keys
     from lifecycle.datasets import dataset_ref
 
-    assert dataset_ref(store, retrain_key).rows == 10 + 6 * 10
+    # The datasets themselves, referenced in order (select_data copies nothing).
+    refs = [dataset_ref(store, key) for key in last.training_keys]
+    assert [ref.name for ref in refs] == ["train"] + [f"batch_{i}" for i in range(1, 7)]
+    assert sum(ref.rows for ref in refs) == 10 + 6 * 10
 
 
 def test_a_second_scenario_needs_reset(course_run):
