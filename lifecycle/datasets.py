@@ -29,6 +29,7 @@ from lifecycle import keys
 from lifecycle.errors import IntegrityError, InvalidInputError, KeyNotFoundError
 from lifecycle.runs import RunContext
 from lifecycle.store import Store
+from lifecycle.store.ranged import RangedObject
 from lifecycle.tables import from_parquet_bytes
 
 ArrowData = TypeVar("ArrowData", pa.RecordBatch, pa.Table)
@@ -307,28 +308,29 @@ def read_dataset(store: Store, key: str, columns: list[str] | None = None) -> pd
         raise IntegrityError(f"dataset {key!r}: not a readable Parquet file: {exc}") from None
 
 
+# A dataset's Parquet file as a stage reads it: on disk, or in a remote store read in ranges.
+ParquetSource = Path | RangedObject
+
+
 @contextmanager
-def dataset_file(store: Store, key: str) -> Iterator[Path]:
-    """The Parquet file of the dataset at ``key``, on disk while the ``with`` block lasts: the
-    store's own file (a local folder, or a task's checked local copy), else a temporary
-    download, streamed in chunks and removed afterwards.
+def dataset_file(store: Store, key: str) -> Iterator[ParquetSource]:
+    """The Parquet file of the dataset at ``key``, for the ``with`` block: the store's own
+    file (a local folder, or a task's checked local copy), else the stored object read in
+    byte ranges (MinIO: ranged GETs of the footer and the column chunks read; nothing is
+    copied to disk). Open it with :func:`open_parquet`.
 
     Raises:
         InvalidInputError: not a dataset key.
         KeyNotFoundError: no complete dataset at ``key``.
     """
     ref = dataset_ref(store, key)
-    local = store.local_path(ref.key)
-    if local is not None:
-        yield local
-        return
-    folder = Path(tempfile.mkdtemp(prefix="lifecycle-read-"))
-    try:
-        path = folder / "dataset.parquet"
-        store.get_file(ref.key, path)
-        yield path
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    yield store.local_path(ref.key) or store.open_ranged(ref.key)
+
+
+def open_parquet(source: ParquetSource, **options: object) -> pq.ParquetFile:
+    """``pq.ParquetFile(source, **options)``; a ranged object gets a file of its own, so
+    readers in threads never share a position."""
+    return pq.ParquetFile(source.open() if isinstance(source, RangedObject) else source, **options)
 
 
 def iter_dataset_batches(
@@ -344,8 +346,8 @@ def iter_dataset_batches(
         IntegrityError: its Parquet file does not parse.
     """
     require_columns(store, key, columns or ())
-    with dataset_file(store, key) as path:
-        yield from iter_parquet_batches(path, f"dataset {key!r}", columns, batch_rows)
+    with dataset_file(store, key) as file:
+        yield from iter_parquet_batches(file, f"dataset {key!r}", columns, batch_rows)
 
 
 def require_columns(store: Store, key: str, columns: Iterable[str]) -> DatasetRef:
@@ -380,13 +382,16 @@ def cast_to_schema(data: ArrowData, schema: pa.Schema, source: str) -> ArrowData
 
 
 def iter_parquet_batches(
-    path: Path, source: str, columns: list[str] | None = None, batch_rows: int | None = None
+    file: ParquetSource,
+    source: str,
+    columns: list[str] | None = None,
+    batch_rows: int | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """A dataset's Parquet file (e.g. from :func:`dataset_file`) in record batches, as
     :func:`iter_dataset_batches`.
 
     Args:
-        path: the file.
+        file: the file.
         source: what it is, for an error (e.g. ``dataset 'datasets/…'``).
         columns: the columns to read (default all).
         batch_rows: rows per batch at most (default :data:`READ_BATCH_ROWS`).
@@ -397,7 +402,7 @@ def iter_parquet_batches(
     try:
         # pre_buffer off: pyarrow's read cache would keep every row group read until the
         # file is closed, the whole dataset by the end.
-        parquet = pq.ParquetFile(path, pre_buffer=False)
+        parquet = open_parquet(file, pre_buffer=False)
         yield from parquet.iter_batches(batch_size=batch_rows or READ_BATCH_ROWS, columns=columns)
     except (pa.ArrowException, OSError) as exc:
         raise IntegrityError(f"{source}: not a readable Parquet file: {exc}") from None

@@ -24,7 +24,13 @@ from components.evaluate.scores import (
 )
 from lifecycle import datasets, keys
 from lifecycle.config import LifecycleConfig
-from lifecycle.datasets import dataset_file, iter_parquet_batches, require_columns
+from lifecycle.datasets import (
+    ParquetSource,
+    dataset_file,
+    iter_parquet_batches,
+    open_parquet,
+    require_columns,
+)
 from lifecycle.errors import IntegrityError
 from lifecycle.history import evaluation_log
 from lifecycle.objects import now_stamp
@@ -96,7 +102,7 @@ def _predict_batch(estimator: Any, batch: pa.RecordBatch, features: list[str]) -
 def score_parquet(
     estimator: Any,
     config: LifecycleConfig,
-    path: Path,
+    file: ParquetSource,
     batch: str,
     each_chunk: Callable[[pa.RecordBatch, np.ndarray], None] | None = None,
     source: str | None = None,
@@ -107,11 +113,11 @@ def score_parquet(
     Args:
         estimator: the fitted model.
         config: the schema (features and target).
-        path: the dataset's file (see :func:`lifecycle.datasets.dataset_file`).
+        file: the dataset's file (see :func:`lifecycle.datasets.dataset_file`).
         batch: what is scored, for an error message.
         each_chunk: called with each chunk (the schema's columns) and its predictions.
-        source: what the file is, for an error (default its path; a download's path means
-            nothing to a user, its dataset's key does).
+        source: what the file is, for an error (default the file itself; its dataset's key
+            says more to a user).
 
     Returns:
         The scores by metric name, all finite.
@@ -122,7 +128,7 @@ def score_parquet(
     """
     features, target = config.schema.feature_names, config.schema.target.name
     scores = RunningScores()
-    for chunk in iter_parquet_batches(path, source or str(path), config.schema.column_names):
+    for chunk in iter_parquet_batches(file, source or str(file), config.schema.column_names):
         predicted = _predict_batch(estimator, chunk, features)
         actual = chunk.column(target).to_numpy(zero_copy_only=False)
         scores.add(np.asarray(actual, dtype=np.float64), predicted)
@@ -149,13 +155,13 @@ def score_dataset(
     """
     estimator = load_estimator(store, config, version, own_run)
     require_columns(store, dataset_key, config.schema.column_names)
-    with dataset_file(store, dataset_key) as path:
-        return score_parquet(estimator, config, path, batch, each_chunk, f"dataset {dataset_key!r}")
+    with dataset_file(store, dataset_key) as file:
+        return score_parquet(estimator, config, file, batch, each_chunk, f"dataset {dataset_key!r}")
 
 
 def predict_parquet(
     estimator: Any,
-    path: Path,
+    file: ParquetSource,
     features: list[str],
     out: np.ndarray | None = None,
     source: str | None = None,
@@ -171,7 +177,7 @@ def predict_parquet(
         IntegrityError: the file is not readable Parquet.
     """
     try:
-        parquet = pq.ParquetFile(path, pre_buffer=False)  # see lifecycle.datasets
+        parquet = open_parquet(file, pre_buffer=False)  # see lifecycle.datasets
         rows = parquet.metadata.num_rows
         predictions = np.empty(rows, dtype=np.float64) if out is None else out[:rows]
         done = 0
@@ -179,7 +185,7 @@ def predict_parquet(
             predictions[done : done + chunk.num_rows] = _predict_batch(estimator, chunk, features)
             done += chunk.num_rows
     except (pa.ArrowException, OSError) as exc:
-        raise IntegrityError(f"{source or path}: not a readable Parquet file: {exc}") from None
+        raise IntegrityError(f"{source or file}: not a readable Parquet file: {exc}") from None
     return predictions[:done]
 
 
@@ -193,9 +199,9 @@ def predict_dataset(
     """A version's predictions for every row of a stored dataset, in order (see
     :func:`predict_parquet`)."""
     estimator = load_estimator(store, config, version, own_run)
-    with dataset_file(store, dataset_key) as path:
+    with dataset_file(store, dataset_key) as file:
         source = f"dataset {dataset_key!r}"
-        return predict_parquet(estimator, path, config.schema.feature_names, source=source)
+        return predict_parquet(estimator, file, config.schema.feature_names, source=source)
 
 
 class _ExperienceWriter:

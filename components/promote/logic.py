@@ -9,11 +9,10 @@ replace it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from components.evaluate.logic import load_estimator, score_parquet
 from lifecycle.config import METRIC_HIGHER_IS_WORSE, LifecycleConfig, PromotionConfig
-from lifecycle.datasets import dataset_file, require_columns
+from lifecycle.datasets import ParquetSource, dataset_file, require_columns
 from lifecycle.registry import ModelRegistry
 from lifecycle.runs import RunContext
 from lifecycle.store import Store
@@ -71,17 +70,17 @@ def promote(
     metric = config.promotion.metric
     require_columns(store, dataset_key, config.schema.column_names)
 
-    def score(version: str, path: Path) -> float:
+    def score(version: str, file: ParquetSource) -> float:
         # The batch read, predicted and scored chunk by chunk, once per version.
         estimator = load_estimator(store, config, version, run.run_id)
         scored = f"batch {batch!r} (model {version})"
-        return score_parquet(estimator, config, path, scored, source=f"dataset {dataset_key!r}")[
+        return score_parquet(estimator, config, file, scored, source=f"dataset {dataset_key!r}")[
             metric
         ]
 
-    with dataset_file(store, dataset_key) as path:
-        challenger_score = score(challenger, path)
-        champion_score = score(champion_version, path) if champion_version else None
+    with dataset_file(store, dataset_key) as file:
+        challenger_score = score(challenger, file)
+        champion_score = score(champion_version, file) if champion_version else None
     if champion_score is None:
         wins, reason = True, "no production model yet"
     else:

@@ -9,8 +9,12 @@ so memory holds one chunk and a small triangle. QR is backward stable: the coeff
 those of ``scipy.linalg.lstsq`` on the whole data to rounding error, and the minimum-norm
 solution, rank and singular values of the centred features come out as scikit-learn's.
 
-The result is a fitted ``sklearn.linear_model.LinearRegression`` like any other: it is saved,
-loaded and used the same way.
+A ``Ridge`` is solved from the same factor: its penalty ``alpha·‖w‖²`` on the centred
+problem is the least-squares problem of ``R`` stacked over ``√alpha·I`` (scikit-learn's
+solution to rounding, whichever solver it would pick, as they all solve the same system).
+
+The result is a fitted ``LinearRegression`` or ``Ridge`` like any other: it is saved, loaded
+and used the same way.
 """
 
 from __future__ import annotations
@@ -20,12 +24,14 @@ from typing import Any
 
 import numpy as np
 import scipy.linalg
-from sklearn.linear_model import LinearRegression
+from sklearn.linear_model import LinearRegression, Ridge
 
 
 def fits_in_chunks(estimator: Any) -> bool:
-    """Whether ``estimator`` is one this module fits: a plain ``LinearRegression`` (no
-    preprocessing pipeline, no sign constraint)."""
+    """Whether ``estimator`` is one this module fits: a plain ``LinearRegression``, or a
+    ``Ridge`` with one penalty (no preprocessing pipeline, no sign constraint)."""
+    if type(estimator) is Ridge:
+        return not estimator.positive and np.ndim(estimator.alpha) == 0
     return type(estimator) is LinearRegression and not estimator.positive
 
 
@@ -70,10 +76,11 @@ class LeastSquaresInChunks:
             r = r[: block.shape[1]]
         self._r = r
 
-    def fitted(self, estimator: LinearRegression) -> LinearRegression:
-        """``estimator`` with the least-squares solution of everything added, set as
-        ``fit`` would set it (``coef_``, ``intercept_``, ``rank_``, ``singular_``,
-        ``n_features_in_``, ``feature_names_in_``).
+    def fitted(self, estimator: LinearRegression | Ridge) -> LinearRegression | Ridge:
+        """``estimator`` with the (penalised, for a ``Ridge``) least-squares solution of
+        everything added, set as ``fit`` would set it (``coef_``, ``intercept_``,
+        ``n_features_in_``, ``feature_names_in_``; ``rank_`` and ``singular_`` of a
+        ``LinearRegression``, ``n_iter_`` of a ``Ridge``).
 
         Raises:
             ValueError: no rows were added.
@@ -86,10 +93,17 @@ class LeastSquaresInChunks:
         # orthogonal complement of the column of ones), as scikit-learn centres them.
         features = self._r[offset : offset + count, offset : offset + count]
         target = self._r[offset : offset + count, -1]
+        if isinstance(estimator, Ridge):
+            penalty = np.sqrt(float(estimator.alpha)) * np.eye(count)
+            features = np.vstack([features, penalty])
+            target = np.concatenate([target, np.zeros(count)])
         coef, _, rank, singular = scipy.linalg.lstsq(features, target, check_finite=False)
         estimator.coef_ = coef
-        estimator.rank_ = int(rank)
-        estimator.singular_ = singular
+        if isinstance(estimator, Ridge):
+            estimator.n_iter_ = None  # a direct solution, as scikit-learn's default solver
+        else:
+            estimator.rank_ = int(rank)
+            estimator.singular_ = singular
         means = self._means
         estimator.intercept_ = (
             np.float64(means[-1] - np.dot(means[:-1], coef)) if self.intercept else 0.0

@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 from sklearn.pipeline import Pipeline
 
 from components.detect_drift.suite.reference import write_files_profile
@@ -20,9 +19,11 @@ from components.train.least_squares import LeastSquaresInChunks, fits_in_chunks
 from lifecycle import keys
 from lifecycle.config import LifecycleConfig, SchemaConfig
 from lifecycle.datasets import (
+    ParquetSource,
     cast_to_schema,
     dataset_file,
     iter_parquet_batches,
+    open_parquet,
     require_columns,
 )
 from lifecycle.errors import InvalidInputError
@@ -59,14 +60,16 @@ def _feature_matrix(chunk: pa.RecordBatch, features: list[str]) -> np.ndarray:
     return matrix
 
 
-def fit_files(paths: list[Path], config: LifecycleConfig, sources: list[str] | None = None) -> Any:
+def fit_files(
+    files: list[ParquetSource], config: LifecycleConfig, sources: list[str] | None = None
+) -> Any:
     """Fit a fresh estimator on the rows of these Parquet files (a training set's datasets),
     in order; ``sources`` name them in errors (default: their paths).
 
-    A plain linear regression is fitted chunk by chunk (:mod:`.least_squares`): memory holds
-    a chunk, whatever the training set's size. Any other estimator needs all its data at
-    once: the files are read into one frame, column by column, without a second copy. Each
-    file's values take the first file's types (an integer column joins a float one).
+    A plain linear regression or ridge is fitted chunk by chunk (:mod:`.least_squares`):
+    memory holds a chunk, whatever the training set's size. Any other estimator needs all its
+    data at once: the files are read into one frame, column by column, without a second copy.
+    Each file's values take the first file's types (an integer column joins a float one).
 
     Raises:
         InvalidInputError: a file's values do not fit the first's types (naming it), or the
@@ -74,22 +77,22 @@ def fit_files(paths: list[Path], config: LifecycleConfig, sources: list[str] | N
     """
     features, target = config.schema.feature_names, config.schema.target.name
     columns = [*features, target]
-    names = sources or [str(path) for path in paths]
-    schema = pq.read_schema(paths[0]).remove_metadata()
+    names = sources or [str(file) for file in files]
+    schema = open_parquet(files[0]).schema_arrow.remove_metadata()
     schema = pa.schema([schema.field(column) for column in columns])
     estimator = build_estimator(config.model, config.schema)
     if not fits_in_chunks(estimator):
         tables = [
-            cast_to_schema(pq.read_table(path, columns=columns), schema, name)
-            for path, name in zip(paths, names, strict=True)
+            cast_to_schema(open_parquet(file).read(columns=columns), schema, name)
+            for file, name in zip(files, names, strict=True)
         ]
         table = pa.concat_tables(tables)
         del tables
         return fit(table.to_pandas(split_blocks=True, self_destruct=True), config)
     solver = LeastSquaresInChunks(features, estimator.fit_intercept)
     try:
-        for path, name in zip(paths, names, strict=True):
-            for chunk in iter_parquet_batches(path, name, columns):
+        for file, name in zip(files, names, strict=True):
+            for chunk in iter_parquet_batches(file, name, columns):
                 chunk = cast_to_schema(chunk, schema, name)
                 actual = chunk.column(target).to_numpy(zero_copy_only=False)
                 solver.add(_feature_matrix(chunk, features), actual)
@@ -164,15 +167,15 @@ def train(
         require_columns(store, test_key, columns)
     with ExitStack() as stack:
         # Each dataset's file (the store's own, or a download) is read where it is, in parts.
-        paths = [stack.enter_context(dataset_file(store, key)) for key in training_keys]
-        estimator = fit_files(paths, config, [f"dataset {key!r}" for key in training_keys])
+        files = [stack.enter_context(dataset_file(store, key)) for key in training_keys]
+        estimator = fit_files(files, config, [f"dataset {key!r}" for key in training_keys])
         test_metrics: dict[str, float] = {}
         if test_key:
-            test_path = stack.enter_context(dataset_file(store, test_key))
+            test_file = stack.enter_context(dataset_file(store, test_key))
             test_metrics = score_parquet(
                 estimator,
                 config,
-                test_path,
+                test_file,
                 f"test dataset {test_key}",
                 source=f"dataset {test_key!r}",
             )
@@ -181,7 +184,7 @@ def train(
         scratch = Path(tempfile.mkdtemp(prefix="lifecycle-profile-"))
         stack.callback(shutil.rmtree, scratch, ignore_errors=True)
         profile = scratch / keys.PROFILE_FILE
-        write_files_profile(profile, config, paths, estimator)
+        write_files_profile(profile, config, files, estimator)
         description = describe(estimator, config.schema)
         model = ModelRegistry(store, config.model.name, run.run_id, config.model).register(
             estimator,

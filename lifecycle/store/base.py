@@ -13,6 +13,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 
 from lifecycle.errors import InvalidInputError
+from lifecycle.store.ranged import RangedObject
 
 _SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._=+-]*$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -139,6 +140,17 @@ class Store(ABC):
         memory-mapped or read in parts); None otherwise."""
         validate_key(key)
         return None
+
+    def open_ranged(self, key: str) -> RangedObject:
+        """The object at ``key``, read in byte ranges as a reader asks for them (e.g. a
+        Parquet file's footer and the column chunks it reads). This default fetches the
+        object whole, once; backends that read ranges override it.
+
+        Raises:
+            KeyNotFoundError: no object at ``key``.
+        """
+        data = self.get_bytes(key)
+        return RangedObject(key, len(data), lambda offset, length: data[offset : offset + length])
 
     def get_many(self, keys: list[str]) -> list[bytes]:
         """Read several objects; backends with network latency override this to read in parallel."""

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from lifecycle.errors import StoreError
 from lifecycle.store.base import Store, validate_key
+from lifecycle.store.ranged import RangedObject
 
 
 class StoreWithLocalCopies(Store):
@@ -84,6 +85,9 @@ class StoreWithLocalCopies(Store):
 
     def local_path(self, key: str) -> Path | None:
         return self._copy(key) or self.store.local_path(key)
+
+    def open_ranged(self, key: str) -> RangedObject:
+        return self.store.open_ranged(key) if self._copy(key) is None else super().open_ranged(key)
 
     def exists(self, key: str) -> bool:
         return key in self.copies or self.store.exists(key)

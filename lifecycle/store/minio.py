@@ -37,6 +37,7 @@ from minio.error import InvalidResponseError, MinioException, S3Error, ServerErr
 
 from lifecycle.errors import InvalidInputError, KeyNotFoundError, StoreError
 from lifecycle.store.base import Store, validate_key, validate_prefix
+from lifecycle.store.ranged import RangedObject
 
 _log = logging.getLogger(__name__)
 
@@ -458,6 +459,31 @@ class MinioStore(Store):
             self._call(f"read {key!r}", download)
         except S3Error:  # only the missing-key codes get here
             raise KeyNotFoundError(f"no object {key!r} in store {self.uri}") from None
+
+    def open_ranged(self, key: str) -> RangedObject:
+        name = self._name(key)
+        try:
+            size = self._call(
+                f"read {key!r}", lambda: self._client.stat_object(self.bucket, name)
+            ).size
+        except S3Error:  # only the missing-key codes get here
+            raise KeyNotFoundError(f"no object {key!r} in store {self.uri}") from None
+
+        def read_range(offset: int, length: int) -> bytes:
+            def read() -> bytes:
+                response = self._client.get_object(self.bucket, name, offset=offset, length=length)
+                try:
+                    return response.read()
+                finally:
+                    response.close()
+                    response.release_conn()
+
+            try:
+                return self._call(f"read {key!r} (bytes {offset}-{offset + length - 1})", read)
+            except S3Error:
+                raise KeyNotFoundError(f"no object {key!r} in store {self.uri}") from None
+
+        return RangedObject(key, size or 0, read_range)
 
     def put_if_absent(self, key: str, data: bytes) -> bool:
         name = self._name(key)

@@ -174,3 +174,22 @@ def test_put_file_overwrites_and_get_file_of_a_missing_key_raises(any_store: Sto
     assert any_store.get_bytes("files/v") == b"two"
     with pytest.raises(KeyNotFoundError, match="files/none"):
         any_store.get_file("files/none", tmp_path / "none")
+
+
+def test_open_ranged_reads_any_range_and_each_open_keeps_its_own_position(any_store: Store):
+    payload = os.urandom(3 * 1024 * 1024 + 11)
+    any_store.put_bytes("files/ranged", payload)
+    ranged = any_store.open_ranged("files/ranged")
+    assert ranged.size == len(payload)
+    first, second = ranged.open(), ranged.open()
+    first.seek(-100, os.SEEK_END)
+    assert first.read() == payload[-100:]
+    assert second.read(5) == payload[:5]  # not moved by the other file's seek
+    second.seek(2 * 1024 * 1024 + 3)
+    assert second.read(1024 * 1024 + 8) == payload[2 * 1024 * 1024 + 3 :]
+    assert second.read(10) == b""  # past the end
+
+
+def test_open_ranged_of_a_missing_key_raises(any_store: Store) -> None:
+    with pytest.raises(KeyNotFoundError, match="files/none"):
+        any_store.open_ranged("files/none")

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.linear_model import LinearRegression, Ridge
+import sklearn.linear_model
+from sklearn.linear_model import Lasso, LinearRegression, Ridge
 
 from components.detect_drift.suite import read_profile
 from components.detect_drift.suite.reference import PREDICTION_COLUMN
@@ -36,9 +37,9 @@ def _ingested(store, name):
     return committed(store, lambda tx: ingest(store, path, name, CONFIG.schema, tx.run))
 
 
-@pytest.mark.parametrize("estimator", ["LinearRegression", "Ridge"])
+@pytest.mark.parametrize("estimator", ["LinearRegression", "Ridge", "Lasso"])
 def test_an_integer_column_joins_a_float_one_and_text_does_not(store, estimator):
-    # Chunk by chunk (LinearRegression) or in one frame (Ridge): the same rule.
+    # Chunk by chunk (LinearRegression, Ridge) or in one frame (Lasso): the same rule.
     config = CONFIG.model_copy(
         update={
             "model": CONFIG.model.model_copy(
@@ -56,10 +57,11 @@ def test_an_integer_column_joins_a_float_one_and_text_does_not(store, estimator)
     keys = [floats.key, integers.key]
     model, _ = committed(store, lambda tx: train(store, config, keys, None, None, tx.run))
     frame = pd.concat([read_dataset(store, key) for key in keys], ignore_index=True)
-    expected = LinearRegression().fit(frame[["x"]], frame["y"].astype(float))
+    fresh = getattr(sklearn.linear_model, estimator)()
+    expected = fresh.fit(frame[["x"]], frame["y"].astype(float))
     estimator_of, _ = ModelRegistry(store, "course").load_artifact(model.version)
-    if estimator == "LinearRegression":
-        np.testing.assert_allclose(estimator_of.coef_, expected.coef_, rtol=1e-9)
+    np.testing.assert_allclose(estimator_of.coef_, expected.coef_, rtol=1e-9)
+    assert estimator_of.intercept_ == pytest.approx(expected.intercept_, rel=1e-9)
     text = committed(
         store,
         lambda tx: write_dataset(
@@ -93,6 +95,35 @@ def test_least_squares_in_chunks_is_sklearns_fit(features, chunk_rows, intercept
     np.testing.assert_allclose(fitted.predict(frame), expected.predict(frame), rtol=1e-9)
 
 
+@pytest.mark.parametrize("intercept", [True, False])
+@pytest.mark.parametrize("alpha", [1e-3, 1.0, 1e4])
+@pytest.mark.parametrize("chunk_rows", [1, 700, 10_000])
+def test_ridge_in_chunks_is_sklearns_ridge(alpha, chunk_rows, intercept):
+    rng = np.random.default_rng(16)
+    names = ["a", "b", "c"]
+    x = rng.normal(20.0, 5.0, (3_001, 3))
+    x[:, 2] = x[:, 1] * 2 + rng.normal(0.0, 0.01, len(x))  # nearly collinear: the penalty matters
+    y = x @ [1.0, -2.0, 0.5] + 7.0 + rng.normal(0.0, 1.0, len(x))
+    expected = Ridge(alpha=alpha, fit_intercept=intercept).fit(pd.DataFrame(x, columns=names), y)
+    solver = LeastSquaresInChunks(names, intercept)
+    for start in range(0, len(x), chunk_rows):
+        solver.add(x[start : start + chunk_rows], y[start : start + chunk_rows])
+    fitted = solver.fitted(Ridge(alpha=alpha, fit_intercept=intercept))
+    # scikit-learn solves the normal equations (Cholesky of XᵀX + αI, the condition number
+    # squared), this a QR factor: on nearly collinear columns they agree to about 1e-8.
+    np.testing.assert_allclose(fitted.coef_, expected.coef_, rtol=1e-6)
+    assert fitted.intercept_ == pytest.approx(expected.intercept_, rel=1e-6, abs=1e-10)
+    exact = np.linalg.lstsq(  # the penalised problem itself, on the whole data at once
+        np.vstack([x - x.mean(0) if intercept else x, np.sqrt(alpha) * np.eye(3)]),
+        np.concatenate([y - y.mean() if intercept else y, np.zeros(3)]),
+        rcond=None,
+    )[0]
+    np.testing.assert_allclose(fitted.coef_, exact, rtol=1e-9)
+    assert list(fitted.feature_names_in_) == names
+    frame = pd.DataFrame(x[:5], columns=names)
+    np.testing.assert_allclose(fitted.predict(frame), expected.predict(frame), rtol=1e-9)
+
+
 def test_least_squares_in_chunks_finds_sklearns_minimum_norm_solution():
     x = np.array([[1.0, 2.0], [2.0, 4.0], [3.0, 6.0], [4.0, 8.0]])  # rank 1
     y = np.array([1.0, 2.0, 2.5, 4.5])
@@ -108,7 +139,9 @@ def test_least_squares_in_chunks_finds_sklearns_minimum_norm_solution():
 def test_least_squares_refuses_a_missing_value_as_sklearn_does(store):
     with pytest.raises(ValueError, match="NaN"):
         LeastSquaresInChunks(["x"]).add(np.array([[1.0], [np.nan]]), np.array([1.0, 2.0]))
-    assert fits_in_chunks(LinearRegression()) and not fits_in_chunks(Ridge())
+    assert fits_in_chunks(LinearRegression()) and fits_in_chunks(Ridge(alpha=2.0))
+    assert not fits_in_chunks(LinearRegression(positive=True))
+    assert not fits_in_chunks(Ridge(alpha=[1.0, 2.0])) and not fits_in_chunks(Lasso())
 
 
 def test_train_on_several_datasets_fits_and_profiles_them_as_one(store):

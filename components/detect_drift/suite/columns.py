@@ -10,13 +10,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+
+if TYPE_CHECKING:  # the suite imports nothing of the store at run time
+    from lifecycle.store.ranged import RangedObject
 
 Kind = Literal["numeric", "categorical"]
 NULL_CATEGORY = "null"
@@ -35,11 +38,16 @@ class ColumnSource(Protocol):
 
 
 class ParquetColumns:
-    """A Parquet file (path or bytes): each column read on its own; strings as dictionaries."""
+    """A Parquet file (a path, bytes, or a stored object read in ranges): each column read on
+    its own; strings as dictionaries."""
 
-    def __init__(self, source: str | Path | bytes):
+    def __init__(self, source: str | Path | bytes | RangedObject):
         def handle():
-            return pa.BufferReader(source) if isinstance(source, bytes) else str(source)
+            if isinstance(source, bytes):
+                return pa.BufferReader(source)
+            if isinstance(source, str | Path):
+                return str(source)
+            return source.open()  # a file of its own: nothing shares its position
 
         schema = pq.ParquetFile(handle()).schema_arrow
         strings = [
@@ -86,10 +94,10 @@ class ParquetFilesColumns:
     """Several Parquet files with the same columns as one table, in order (a training set
     made of several datasets): each column read file after file, never the table."""
 
-    def __init__(self, paths: list[Path]):
-        if not paths:
+    def __init__(self, files: list[Path | RangedObject]):
+        if not files:
             raise ValueError("no Parquet file to read")
-        self._files = [ParquetColumns(path) for path in paths]
+        self._files = [ParquetColumns(file) for file in files]
         self.names = list(self._files[0].names)
         self.num_rows = sum(file.num_rows for file in self._files)
 

@@ -23,6 +23,7 @@ from components.detect_drift.suite.profile import ReferenceProfile, profile_byte
 from lifecycle import keys
 from lifecycle.config import PREDICTION_COLUMN as PREDICTION_COLUMN  # re-exported
 from lifecycle.config import LifecycleConfig
+from lifecycle.datasets import ParquetSource
 from lifecycle.errors import KeyNotFoundError
 from lifecycle.store import Store
 
@@ -52,7 +53,7 @@ def frame_profile_bytes(config: LifecycleConfig, frame: pd.DataFrame, estimator:
 
 
 def write_files_profile(
-    target: Path, config: LifecycleConfig, paths: list[Path], estimator: Any
+    target: Path, config: LifecycleConfig, files: list[ParquetSource], estimator: Any
 ) -> None:
     """Profile a training set stored as Parquet files (its datasets, in order) and the fitted
     estimator's predictions on it into the file ``target``, one column at a time: memory
@@ -65,14 +66,14 @@ def write_files_profile(
     from components.detect_drift.suite.profile import write_profile
     from components.evaluate.logic import predict_parquet
 
-    table = ParquetFilesColumns(paths)
+    table = ParquetFilesColumns(files)
 
     def predictions() -> np.ndarray:
         values = np.empty(table.num_rows, dtype=np.float64)
         done = 0
         features = config.schema.feature_names
-        for path in paths:
-            done += predict_parquet(estimator, path, features, values[done:]).size
+        for file in files:
+            done += predict_parquet(estimator, file, features, values[done:]).size
         return values[:done]
 
     kinds, roles = profiled_columns(config)
