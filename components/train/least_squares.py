@@ -76,11 +76,14 @@ class LeastSquaresInChunks:
             r = r[: block.shape[1]]
         self._r = r
 
-    def fitted(self, estimator: LinearRegression | Ridge) -> LinearRegression | Ridge:
+    def fitted(
+        self, estimator: LinearRegression | Ridge, named_features: bool = True
+    ) -> LinearRegression | Ridge:
         """``estimator`` with the (penalised, for a ``Ridge``) least-squares solution of
         everything added, set as ``fit`` would set it (``coef_``, ``intercept_``,
-        ``n_features_in_``, ``feature_names_in_``; ``rank_`` and ``singular_`` of a
-        ``LinearRegression``, ``n_iter_`` of a ``Ridge``).
+        ``n_features_in_``, ``feature_names_in_`` unless not ``named_features`` (fitted on
+        an array); ``rank_`` and ``singular_`` of a ``LinearRegression``, ``n_iter_`` of a
+        ``Ridge``).
 
         Raises:
             ValueError: no rows were added.
@@ -97,7 +100,14 @@ class LeastSquaresInChunks:
             penalty = np.sqrt(float(estimator.alpha)) * np.eye(count)
             features = np.vstack([features, penalty])
             target = np.concatenate([target, np.zeros(count)])
-        coef, _, rank, singular = scipy.linalg.lstsq(features, target, check_finite=False)
+        # The rank cutoff scaled by the rows the factor stands for (numpy's rule): a column
+        # dependent on others (one-hot columns beside the intercept) leaves rounding noise
+        # of that order on the factor's diagonal, which must count as zero, as it does when
+        # scikit-learn solves on the rows themselves.
+        cutoff = np.finfo(np.float64).eps * max(self.rows, count)
+        coef, _, rank, singular = scipy.linalg.lstsq(
+            features, target, cond=cutoff, check_finite=False
+        )
         estimator.coef_ = coef
         if isinstance(estimator, Ridge):
             estimator.n_iter_ = None  # a direct solution, as scikit-learn's default solver
@@ -109,5 +119,6 @@ class LeastSquaresInChunks:
             np.float64(means[-1] - np.dot(means[:-1], coef)) if self.intercept else 0.0
         )
         estimator.n_features_in_ = count
-        estimator.feature_names_in_ = np.asarray(self.features, dtype=object)
+        if named_features:
+            estimator.feature_names_in_ = np.asarray(self.features, dtype=object)
         return estimator

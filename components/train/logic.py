@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from sklearn.pipeline import Pipeline
 
 from components.detect_drift.suite.reference import write_files_profile
@@ -81,7 +82,8 @@ def fit_files(
     schema = open_parquet(files[0]).schema_arrow.remove_metadata()
     schema = pa.schema([schema.field(column) for column in columns])
     estimator = build_estimator(config.model, config.schema)
-    if not fits_in_chunks(estimator):
+    encode, model = _encoder_and_model(estimator)
+    if not fits_in_chunks(model):
         tables = [
             cast_to_schema(open_parquet(file).read(columns=columns), schema, name)
             for file, name in zip(files, names, strict=True)
@@ -89,16 +91,70 @@ def fit_files(
         table = pa.concat_tables(tables)
         del tables
         return fit(table.to_pandas(split_blocks=True, self_destruct=True), config)
-    solver = LeastSquaresInChunks(features, estimator.fit_intercept)
     try:
+        if encode is not None:
+            categorical = [c.name for c in config.schema.features if c.kind == "categorical"]
+            _fit_encoder(encode, categorical, files, names, schema)
+        inputs = list(encode.get_feature_names_out()) if encode is not None else features
+        solver = LeastSquaresInChunks(inputs, model.fit_intercept)
         for file, name in zip(files, names, strict=True):
             for chunk in iter_parquet_batches(file, name, columns):
                 chunk = cast_to_schema(chunk, schema, name)
                 actual = chunk.column(target).to_numpy(zero_copy_only=False)
-                solver.add(_feature_matrix(chunk, features), actual)
-        return solver.fitted(estimator)
+                if encode is None:
+                    solver.add(_feature_matrix(chunk, features), actual)
+                else:
+                    solver.add(_dense(encode.transform(chunk.select(features).to_pandas())), actual)
+        # Inside the pipeline the model sees the encoder's array: no feature names, as fit().
+        solver.fitted(model, named_features=encode is None)
+        return estimator
     except ValueError as exc:
         raise InvalidInputError(f"cannot fit {config.model.estimator}: {exc}") from None
+
+
+def _encoder_and_model(estimator: Any) -> tuple[Any | None, Any]:
+    """The one-hot encoding step of :func:`build_estimator`'s pipeline (None without one)
+    and the model it feeds."""
+    if isinstance(estimator, Pipeline):
+        return estimator.named_steps["encode"], estimator.named_steps["model"]
+    return None, estimator
+
+
+def _fit_encoder(
+    encode: Any,
+    categorical: list[str],
+    files: list[ParquetSource],
+    sources: list[str],
+    schema: pa.Schema,
+) -> None:
+    """Fit the one-hot encoding as on the whole training set, from each categorical
+    column's distinct values (one column of one file in memory at a time): a frame holding
+    every category once gives the encoder the same sorted categories as all the rows."""
+    distinct: dict[str, list[pa.Array]] = {name: [] for name in categorical}
+    for file, source in zip(files, sources, strict=True):
+        parquet = open_parquet(file)
+        for name in categorical:
+            typed = pa.schema([schema.field(name)])
+            column = cast_to_schema(parquet.read(columns=[name]), typed, source).column(0)
+            distinct[name].append(pc.unique(column.combine_chunks()))
+    uniques = {name: pc.unique(pa.concat_arrays(parts)) for name, parts in distinct.items()}
+    rows = max(len(values) for values in uniques.values())
+    sample = {
+        # The other features hold ones: only the categories matter to the encoder.
+        name: _repeated(uniques[name], rows)
+        if name in uniques
+        else pa.array(np.ones(rows)).cast(schema.field(name).type)
+        for name in schema.names[:-1]  # the features, without the target
+    }
+    encode.fit(pa.table(sample).to_pandas())
+
+
+def _repeated(values: pa.Array, rows: int) -> pa.Array:
+    return values.take(pa.array(np.arange(rows) % len(values)))
+
+
+def _dense(matrix: Any) -> np.ndarray:
+    return matrix.toarray() if hasattr(matrix, "toarray") else np.asarray(matrix)
 
 
 def describe(estimator: Any, schema: SchemaConfig) -> str:

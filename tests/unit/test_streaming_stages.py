@@ -11,6 +11,7 @@ import pytest
 import sklearn.linear_model
 from sklearn.linear_model import Lasso, LinearRegression, Ridge
 
+import lifecycle.datasets
 from components.detect_drift.suite import read_profile
 from components.detect_drift.suite.reference import PREDICTION_COLUMN
 from components.ingest.logic import ingest
@@ -207,3 +208,47 @@ def test_ingest_leaves_its_file_for_the_artifact_which_is_not_read_back(
     write_dataset_artifact(artifact, store, ref)
     assert Path(artifact.path).read_bytes() == store.get_bytes(ref.key)
     assert artifact.metadata["store_key"] == ref.key and artifact.metadata["rows"] == ref.rows
+
+
+@pytest.mark.parametrize("estimator", ["LinearRegression", "Ridge"])
+def test_a_categorical_feature_is_one_hot_encoded_and_fitted_chunk_by_chunk(
+    store, estimator, monkeypatch
+):
+    from lifecycle.config import ColumnSpec, SchemaConfig
+    from lifecycle.estimators import build_estimator
+
+    schema = SchemaConfig(
+        features=(ColumnSpec(name="x"), ColumnSpec(name="kind", kind="categorical")),
+        target=ColumnSpec(name="y"),
+    )
+    config = CONFIG.model_copy(
+        update={
+            "schema_": schema,
+            "model": CONFIG.model.model_copy(
+                update={"estimator": f"sklearn.linear_model.{estimator}", "name": "coded"}
+            ),
+        }
+    )
+    rng = np.random.default_rng(16)
+    parts = []
+    for kinds in (["b", "a"], ["a", "c"], ["c", "d", "a"]):  # "d" only in the last dataset
+        x = rng.normal(0.0, 1.0, 600)
+        kind = rng.choice(kinds, x.size)
+        shift = pd.Series(kind).map({"a": 0.0, "b": 2.0, "c": -1.0, "d": 5.0}).to_numpy()
+        parts.append(
+            pd.DataFrame({"x": x, "kind": kind, "y": 3 * x + shift + rng.normal(0, 0.1, x.size)})
+        )
+    keys = [
+        committed(store, lambda tx, f=frame: write_dataset(store, "coded", f, "t", tx.run)).key
+        for frame in parts
+    ]
+    monkeypatch.setattr(lifecycle.datasets, "READ_BATCH_ROWS", 97)  # many chunks per dataset
+    model, _ = committed(store, lambda tx: train(store, config, keys, None, None, tx.run))
+    fitted, _ = ModelRegistry(store, "coded").load_artifact(model.version)
+    whole = pd.concat(parts, ignore_index=True)
+    expected = build_estimator(config.model, schema).fit(whole[["x", "kind"]], whole["y"])
+    encoded, reference = fitted.named_steps["encode"], expected.named_steps["encode"]
+    assert list(encoded.get_feature_names_out()) == list(reference.get_feature_names_out())
+    probe = pd.DataFrame({"x": [0.0, 1.0, -2.0, 0.5, 3.0], "kind": ["a", "b", "c", "d", "e"]})
+    np.testing.assert_allclose(fitted.predict(probe), expected.predict(probe), rtol=1e-6)
+    np.testing.assert_allclose(fitted.predict(whole), expected.predict(whole), rtol=1e-6)
