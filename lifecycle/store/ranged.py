@@ -8,15 +8,16 @@ import io
 from collections.abc import Callable
 from typing import BinaryIO
 
-# Reads smaller than this (a Parquet footer's, a page header's) fetch this much at once:
-# one request instead of many tiny ones. Column chunks are read whole, past the buffer.
+# A read smaller than this (a Parquet footer's, a page header's) fetches this much from where
+# it starts, kept for the reads that follow: one request instead of many tiny ones. A larger
+# read (a column chunk) fetches exactly its bytes.
 READ_AHEAD = 1 << 20
 
 
 class RangedObject:
     """An object of ``size`` bytes whose ranges ``read_range(offset, length)`` returns.
 
-    Each :meth:`open` is a file of its own (its own position and buffer), so readers in
+    Each :meth:`open` is a file of its own (its own position and read-ahead), so readers in
     threads never move each other's position.
     """
 
@@ -27,7 +28,7 @@ class RangedObject:
 
     def open(self) -> BinaryIO:
         """A new seekable, read-only binary file over the object."""
-        return io.BufferedReader(_RangeFile(self.size, self.read_range), READ_AHEAD)
+        return _RangeFile(self.size, self.read_range)  # type: ignore[return-value]
 
     def __repr__(self) -> str:
         return f"RangedObject({self.label!r}, {self.size} bytes)"
@@ -38,6 +39,8 @@ class _RangeFile(io.RawIOBase):
         self._size = size
         self._read_range = read_range
         self._position = 0
+        self._ahead = b""  # the bytes fetched ahead, from _ahead_at on
+        self._ahead_at = 0
 
     def readable(self) -> bool:
         return True
@@ -59,12 +62,23 @@ class _RangeFile(io.RawIOBase):
         length = min(len(buffer), self._size - self._position)
         if length <= 0:
             return 0
-        data = self._read_range(self._position, length)
-        if len(data) != length:
-            raise OSError(
-                f"asked for {length} bytes at {self._position}, got {len(data)}: "
-                "the object changed while it was read"
-            )
-        buffer[:length] = data
+        start = self._position - self._ahead_at
+        if start >= 0 and start + length <= len(self._ahead):
+            buffer[:length] = self._ahead[start : start + length]
+        elif length >= READ_AHEAD:
+            buffer[:length] = self._fetch(self._position, length)
+        else:
+            self._ahead_at = self._position
+            self._ahead = self._fetch(self._position, min(READ_AHEAD, self._size - self._position))
+            buffer[:length] = self._ahead[:length]
         self._position += length
         return length
+
+    def _fetch(self, offset: int, length: int) -> bytes:
+        data = self._read_range(offset, length)
+        if len(data) != length:
+            raise OSError(
+                f"asked for {length} bytes at {offset}, got {len(data)}: "
+                "the object changed while it was read"
+            )
+        return data
