@@ -329,7 +329,8 @@ def main(argv: list[str] | None = None) -> int:
         "the file then goes to the store in one streaming write (a local folder: renamed into place; "
         "MinIO: a multipart upload of 16 MB parts, visible only once complete), its metadata last; "
         "in a pipeline the file is also left as the task's output artifact (not read back).",
-        "- An object in the bucket as the source is downloaded to a temporary file in 1 MB chunks first.",
+        "- A CSV object in the bucket as the source is read whole, in order: one streamed GET to a "
+        "temporary file in 1 MB chunks first.",
         "- evaluate and promote read the dataset's Parquet in record batches of 1M rows (pyarrow, its "
         "read cache off), predict and score each one (RMSE, R², MAE from running sums; the target's "
         "variance by Chan's update), and evaluate writes the experiences with a streaming Parquet "
@@ -343,8 +344,9 @@ def main(argv: list[str] | None = None) -> int:
         "LinearRegression chunk by chunk (the QR "
         "factor of [1, X, y] reduced chunk after chunk: scikit-learn's least-squares solution to "
         "rounding) and writes the reference profile a column at a time to a file streamed to the store.",
-        "- On MinIO, a dataset a stage reads is downloaded to a temporary file in 1 MB chunks first "
-        "(in a pipeline the task's input artifact is that file).",
+        "- On MinIO, a stage reads a dataset in byte ranges (ranged GETs of the Parquet footer and "
+        "the column chunks it reads: detect_drift fetches one column at a time, nothing is copied to "
+        "disk; in a pipeline the task's input artifact is a file).",
         "- The whole `lifecycle monitor`: every task of the monitoring pipeline on the local runner "
         "(validate, ingest, evaluate, detect_drift, then on drift select_data, train, evaluate the "
         "challenger, promote, finalize), each a fresh process; its peak RSS is the largest of them.",
