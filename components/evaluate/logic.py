@@ -220,8 +220,16 @@ class _ExperienceWriter:
     def write(self, chunk: pa.RecordBatch, predicted: np.ndarray) -> None:
         rows = chunk.append_column(PREDICTION, pa.array(predicted, type=pa.float64()))
         if self._writer is None:
+            floats = {f.name for f in rows.schema if pa.types.is_floating(f.type)}
+            # Snappy, and no dictionary tried on float columns (they are rarely repeated):
+            # 3x faster to write than zstd with dictionaries, for about a fifth more bytes;
+            # on a big batch, writing the experiences was most of evaluate's time.
             self._writer = pq.ParquetWriter(
-                self.path, rows.schema, compression="zstd", write_statistics=True
+                self.path,
+                rows.schema,
+                compression="snappy",
+                use_dictionary=[name for name in rows.schema.names if name not in floats],
+                write_statistics=True,
             )
         self._writer.write_batch(rows)
 
