@@ -469,21 +469,9 @@ class MinioStore(Store):
         except S3Error:  # only the missing-key codes get here
             raise KeyNotFoundError(f"no object {key!r} in store {self.uri}") from None
 
-        def read_range(offset: int, length: int) -> bytes:
-            def read() -> bytes:
-                response = self._client.get_object(self.bucket, name, offset=offset, length=length)
-                try:
-                    return response.read()
-                finally:
-                    response.close()
-                    response.release_conn()
-
-            try:
-                return self._call(f"read {key!r} (bytes {offset}-{offset + length - 1})", read)
-            except S3Error:
-                raise KeyNotFoundError(f"no object {key!r} in store {self.uri}") from None
-
-        return RangedObject(key, size or 0, read_range)
+        return RangedObject(
+            key, size or 0, lambda offset, length: self._read_object(key, offset, length)
+        )
 
     def put_if_absent(self, key: str, data: bytes) -> bool:
         name = self._name(key)
@@ -508,18 +496,23 @@ class MinioStore(Store):
         return self._call(f"create {key!r}", create)
 
     def get_bytes(self, key: str) -> bytes:
+        return self._read_object(key)
+
+    def _read_object(self, key: str, offset: int = 0, length: int = 0) -> bytes:
+        """The object at ``key``, or its ``length`` bytes from ``offset`` (a ranged GET)."""
         name = self._name(key)
 
         def read() -> bytes:
-            response = self._client.get_object(self.bucket, name)
+            response = self._client.get_object(self.bucket, name, offset=offset, length=length)
             try:
                 return response.read()
             finally:
                 response.close()
                 response.release_conn()
 
+        what = f"read {key!r}" + (f" (bytes {offset}-{offset + length - 1})" if length else "")
         try:
-            return self._call(f"read {key!r}", read)
+            return self._call(what, read)
         except S3Error:  # only the missing-key codes get here
             raise KeyNotFoundError(f"no object {key!r} in store {self.uri}") from None
 
