@@ -43,11 +43,8 @@ compile: install ## Write every component.yaml and the pipelines' YAML (committe
 	$(PYTHON) -m pipelines.component_docs
 
 .PHONY: test
-# Workers of the test suite (pytest-xdist); TEST_WORKERS=0 runs it in one process.
-TEST_WORKERS ?= 2
-
-test: install ## Run the whole test suite (on TEST_WORKERS processes)
-	$(PYTHON) -m pytest -n $(TEST_WORKERS) --dist loadgroup
+test: install ## Run the whole test suite
+	$(PYTHON) -m pytest
 
 .PHONY: soak
 soak: install minio-install ## The soak test: 100 monitoring runs in a row (minutes; not in make test)
