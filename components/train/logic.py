@@ -67,10 +67,11 @@ def fit_files(
     """Fit a fresh estimator on the rows of these Parquet files (a training set's datasets),
     in order; ``sources`` name them in errors (default: their paths).
 
-    A plain linear regression or ridge is fitted chunk by chunk (:mod:`.least_squares`):
-    memory holds a chunk, whatever the training set's size. Any other estimator needs all its
-    data at once: the files are read into one frame, column by column, without a second copy.
-    Each file's values take the first file's types (an integer column joins a float one).
+    A plain linear regression or ridge, alone or behind the one-hot encoding of categorical
+    features, is fitted chunk by chunk (:mod:`.least_squares`): memory holds a chunk, whatever
+    the training set's size. Any other estimator needs all its data at once: the files are
+    read into one frame, column by column, without a second copy. Each file's values take the
+    first file's types (an integer column joins a float one).
 
     Raises:
         InvalidInputError: a file's values do not fit the first's types (naming it), or the
