@@ -10,6 +10,8 @@ TOOLS ?= .tools
 TOOLS_BIN := $(TOOLS)/bin
 SCENARIO ?= course
 STORE ?=
+# More arguments of `lifecycle scenario` for run and run-docker (e.g. --no-serve).
+SCENARIO_ARGS ?=
 # An image registry other than kind's localhost:5001: every target (compile, images, run-docker,
 # kind-load, upload) then names the same tags (lifecycle/images.py reads LIFECYCLE_REGISTRY).
 REGISTRY ?=
@@ -34,7 +36,7 @@ install: $(VENV)/.installed ## Create .venv and install the project with its dev
 
 .PHONY: run
 run: install ## Run the scenario (SCENARIO=course|diabetes, STORE=dir or minio://HOST:PORT/BUCKET) on the KFP local runner
-	$(LIFECYCLE) scenario $(SCENARIO) --reset $(if $(STORE),--store $(STORE))
+	$(LIFECYCLE) scenario $(SCENARIO) --reset $(if $(STORE),--store $(STORE)) $(SCENARIO_ARGS)
 
 # The committed YAML names the default registry; `make upload REGISTRY=…` compiles its own.
 .PHONY: compile
@@ -43,8 +45,11 @@ compile: install ## Write every component.yaml and the pipelines' YAML (committe
 	$(PYTHON) -m pipelines.component_docs
 
 .PHONY: test
-test: install ## Run the whole test suite
-	$(PYTHON) -m pytest
+# Workers of the test suite (pytest-xdist); TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= 2
+
+test: install ## Run the whole test suite (on TEST_WORKERS processes)
+	$(PYTHON) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 .PHONY: soak
 soak: install minio-install ## The soak test: 100 monitoring runs in a row (minutes; not in make test)

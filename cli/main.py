@@ -362,9 +362,10 @@ def cmd_scenario(args: argparse.Namespace) -> int:
         for batch_id, path in plan.batches:
             print(f"== monitoring {batch_id}", flush=True)
             run_monitoring(str(path), batch_id, store_uri, config, args.runner)
-        from pipelines.scenarios.serving import served_segment  # serve … reload, own store
+        if args.serve:
+            from pipelines.scenarios.serving import served_segment  # serve … reload, own store
 
-        served_segment(plan, config, runner="subprocess")
+            served_segment(plan, config, runner="subprocess")
     print(f"\nScenario {plan.name!r}, store {store_uri}:\n")
     print(format_table(batch_outcomes(store, config.model.name)))
     from pipelines.report import write_scenario_report
@@ -709,6 +710,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_argument("name", choices=["course", "diabetes"])
     sub.add_argument("--reset", action="store_true", help="empty the store first")
+    sub.add_argument(
+        "--no-serve",
+        dest="serve",
+        action="store_false",
+        help="leave out the served segment (serve, log, feedback, retrain, reload in a store of "
+        "its own): the scenario's store and table are the same either way",
+    )
     sub.add_argument(
         "--report",
         default="report.html",

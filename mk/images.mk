@@ -64,4 +64,4 @@ image-sizes: ## Print each image's size and its own layers' size beyond its base
 
 .PHONY: run-docker
 run-docker: install ## Run the scenario in the stage images with kfp.local.DockerRunner (after make images; STORE=dir or minio://…)
-	$(LIFECYCLE) scenario $(SCENARIO) --reset --runner docker $(if $(STORE),--store $(STORE))
+	$(LIFECYCLE) scenario $(SCENARIO) --reset --runner docker $(if $(STORE),--store $(STORE)) $(SCENARIO_ARGS)

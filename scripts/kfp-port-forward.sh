@@ -30,7 +30,7 @@ our_forward() {
     [[ -r "$pid_file" ]] || return 1
     pid="$(< "$pid_file")"
     [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-    args="$(ps -p "$pid" -o args= 2> /dev/null)" || return 1
+    args="$(ps -ww -p "$pid" -o args= 2> /dev/null)" || return 1
     [[ "$args" == *" port-forward svc/$service $local_port:$remote_port"* ]] || return 1
     echo "$pid"
 }

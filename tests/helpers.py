@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
+import json
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pandas as pd
+import pytest
 
 from lifecycle.config import LifecycleConfig
 from lifecycle.datasets import DatasetRef
@@ -16,7 +20,8 @@ from lifecycle.store import LocalStore, Store
 
 T = TypeVar("T")
 
-COURSE = Path(__file__).resolve().parent.parent / "pipelines" / "scenarios" / "course"
+ROOT = Path(__file__).resolve().parent.parent
+COURSE = ROOT / "pipelines" / "scenarios" / "course"
 
 
 def course_frame(name: str) -> pd.DataFrame:
@@ -74,3 +79,39 @@ def course_model_in_production(store: Store) -> tuple[ModelVersion, DatasetRef, 
         decided = promote(store, config, model.version, "", test.key, "test", tx.task("promote"))
         tx.contribute(promotion_contribution(decided))
     return ModelRegistry(store, config.model.name).get(model.version), training, test
+
+
+@cache
+def docs_results() -> Any:
+    """``docs/results.py`` (not a package) as a module: the committed run's facts, the text and
+    pictures drawn from them."""
+    spec = importlib.util.spec_from_file_location("docs_results", ROOT / "docs" / "results.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def assert_same_facts(fresh: Any, committed: Any) -> None:
+    """Equal run facts (``docs_results().run_facts``), floats within the 6 digits
+    ``results.json`` keeps."""
+    if isinstance(fresh, dict):
+        assert fresh.keys() == committed.keys()
+        for key in fresh:
+            assert_same_facts(fresh[key], committed[key])
+    elif isinstance(fresh, list):
+        assert len(fresh) == len(committed)
+        for a, b in zip(fresh, committed, strict=True):
+            assert_same_facts(a, b)
+    elif isinstance(fresh, float):
+        assert fresh == pytest.approx(committed, abs=2e-6)
+    else:
+        assert fresh == committed
+
+
+def assert_docs_quote(store: Store) -> None:
+    """The finished course scenario in ``store`` gives the numbers docs/ quotes."""
+    results = docs_results()
+    fresh = results.run_facts(store, LifecycleConfig())
+    # Through JSON, as the committed facts were written: tuples as lists.
+    assert_same_facts(json.loads(json.dumps(fresh)), results.read_facts())

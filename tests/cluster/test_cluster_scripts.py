@@ -469,7 +469,9 @@ def test_port_forward_runs_kubectl_and_recognises_its_own_forward(tmp_path: Path
         text=True,
     )  # fmt: skip
     try:
-        assert _wait_until(lambda: pid_file.exists() and _port_open(int(port))), "no forward"
+        if not _wait_until(lambda: pid_file.exists() and _port_open(int(port))):
+            forward.send_signal(signal.SIGTERM)  # the script's trap stops its kubectl
+            pytest.fail(f"no forward on port {port}: {' '.join(forward.communicate(timeout=20))}")
         assert (tmp_path / "kubectl.log").read_text().split() == [
             "-n", NAMESPACE, "port-forward", "svc/ml-pipeline", f"{port}:8888",
         ]  # fmt: skip
@@ -479,7 +481,8 @@ def test_port_forward_runs_kubectl_and_recognises_its_own_forward(tmp_path: Path
             again.stdout
         )
     finally:
-        forward.send_signal(signal.SIGTERM)
-        forward.communicate(timeout=20)
+        if forward.returncode is None:
+            forward.send_signal(signal.SIGTERM)
+            forward.communicate(timeout=20)
     assert not pid_file.exists(), "the pid file is removed when the forward stops"
     assert _wait_until(lambda: not _port_open(int(port))), "kubectl port-forward is stopped"

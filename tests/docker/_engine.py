@@ -6,15 +6,22 @@ missing engine fails the run instead of silently skipping the container tests.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import subprocess
+import tempfile
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+ROOT = Path(__file__).resolve().parents[2]
+# Held while a test builds with make: the suite's workers (pytest-xdist) would otherwise write
+# the same wheel and tags at once.
+BUILD_LOCK = Path(tempfile.gettempdir()) / "lifecycle-test-image-builds.lock"
 REQUIRE_SERVICES_ENV = "REQUIRE_SERVICES"
 DOCKER_ENV = "DOCKER"
 _INFO_TIMEOUT = 20.0
@@ -94,3 +101,12 @@ def image_exists(tag: str) -> bool:
 def inspect_image(tag: str) -> dict[str, Any]:
     """Return ``docker image inspect TAG`` as a dict."""
     return json.loads(docker("image", "inspect", tag).stdout)[0]
+
+
+def make_images(*targets: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    """``make -C ROOT *targets``, one build at a time across the suite's processes."""
+    with BUILD_LOCK.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return subprocess.run(
+            ["make", "-C", str(ROOT), *targets], capture_output=True, text=True, timeout=timeout
+        )

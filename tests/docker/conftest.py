@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import os
-import subprocess
-from pathlib import Path
 
 import pytest
 
 from lifecycle.images import STAGES, image_tag, registry
-from tests.docker._engine import image_exists, require_engine
+from tests.docker._engine import image_exists, make_images, require_engine
 
-ROOT = Path(__file__).resolve().parents[2]
 # Same defaults as mk/docker.mk.
 PUBLIC_BASE_IMAGE = "python:3.11-slim-bookworm"
 OFFLINE_BASE_IMAGE = os.environ.get("OFFLINE_BASE_IMAGE", "lifecycle-python-base:3.11-bookworm")
@@ -34,11 +31,8 @@ def base_image() -> str:
     require_engine()
     tag = image_tag("base")
     if not image_exists(tag):
-        result = subprocess.run(
-            ["make", "-C", str(ROOT), "base-image", f"BASE_IMAGE={python_base_image()}"],
-            capture_output=True,
-            text=True,
-            timeout=_BUILD_TIMEOUT,
+        result = make_images(
+            "base-image", f"BASE_IMAGE={python_base_image()}", timeout=_BUILD_TIMEOUT
         )
         assert result.returncode == 0, (
             f"make base-image failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
@@ -55,12 +49,7 @@ def stage_images(base_image: str) -> dict[str, str]:
     in the tree; CI has built them just before, so this costs seconds there.
     """
     build = ["images", f"BASE_IMAGE={python_base_image()}", f"REGISTRY={registry()}"]
-    result = subprocess.run(
-        ["make", "-C", str(ROOT), *build],
-        capture_output=True,
-        text=True,
-        timeout=_BUILD_TIMEOUT,
-    )
+    result = make_images(*build, timeout=_BUILD_TIMEOUT)
     assert result.returncode == 0, (
         f"make images failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
     )

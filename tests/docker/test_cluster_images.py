@@ -25,7 +25,7 @@ from minio import Minio
 from minio.credentials import StaticProvider
 
 from lifecycle.images import STAGES, content_tags, image_tag, registry
-from tests.docker._engine import docker, image_exists, inspect_image, require_engine
+from tests.docker._engine import docker, image_exists, inspect_image, make_images, require_engine
 from tests.docker.conftest import python_base_image
 from tests.fixtures.minio import MinioServer, free_port, minio_binary
 
@@ -73,9 +73,7 @@ def minio_image() -> str:
     if minio_binary() is None:
         pytest.fail("the MinIO binary is absent: run `make minio-install`")
     build = ["image-minio", f"BASE_IMAGE={python_base_image()}", f"REGISTRY={registry()}"]
-    result = subprocess.run(
-        ["make", "-C", str(ROOT), *build], capture_output=True, text=True, timeout=900
-    )
+    result = make_images(*build, timeout=900)
     assert result.returncode == 0, f"make image-minio failed:\n{result.stdout}\n{result.stderr}"
     tag = image_tag("minio")
     assert image_exists(tag), f"make image-minio did not produce {tag}"

@@ -2,34 +2,23 @@
 
 from __future__ import annotations
 
-import contextlib
-import importlib.util
-import io
-import json
 from pathlib import Path
 
 import pytest
 
-from cli.main import main as lifecycle
 from components.detect_drift.logic import history_bounds
 from components.finalize.logic import Contributions, commit_run
 from lifecycle.config import LifecycleConfig
 from lifecycle.history import decision_log, evaluation_log
 from lifecycle.runs import RunContext
 from lifecycle.store import LocalStore
+from tests.helpers import docs_results
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-def _load_results():
-    spec = importlib.util.spec_from_file_location("docs_results", DOCS / "results.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-results = _load_results()
+results = docs_results()
 
 
 def _evaluation(stamp: str, version: str, batch: str, role: str, rmse: float, r2: float):
@@ -173,42 +162,3 @@ def test_the_readme_quotes_the_committed_run() -> None:
     for image in ("data_and_models.png", "monitoring.png", "report.png"):
         assert f"images/{image}" in quoted
         assert (DOCS / "images" / image).read_bytes().startswith(PNG)
-
-
-@pytest.mark.e2e
-def test_the_committed_numbers_are_a_real_runs(tmp_path: Path) -> None:
-    """A fresh course scenario gives the numbers docs/ quotes, and every picture draws."""
-    output = io.StringIO()
-    with contextlib.redirect_stdout(output):
-        code = lifecycle(
-            [
-                "scenario",
-                "course",
-                "--store",
-                str(tmp_path / "store"),
-                "--report",
-                str(tmp_path / "report.html"),
-            ]
-        )
-    assert code == 0, output.getvalue()[-3000:]
-    store, config = LocalStore(tmp_path / "store"), LifecycleConfig()
-    fresh = json.loads(json.dumps(results.run_facts(store, config)))
-    committed = results.read_facts()
-    assert _same(fresh, committed)
-    for draw in (results.plot_data_and_models, results.plot_report):
-        assert draw(store, config, tmp_path).read_bytes().startswith(PNG)
-
-
-def _same(fresh, committed) -> bool:
-    """Equal, floats within the 6 digits results.json keeps."""
-    if isinstance(fresh, dict):
-        assert fresh.keys() == committed.keys()
-        return all(_same(fresh[k], committed[k]) for k in fresh)
-    if isinstance(fresh, list):
-        assert len(fresh) == len(committed)
-        return all(_same(a, b) for a, b in zip(fresh, committed, strict=True))
-    if isinstance(fresh, float):
-        assert fresh == pytest.approx(committed, abs=2e-6)
-        return True
-    assert fresh == committed
-    return True

@@ -9,11 +9,12 @@ import pytest
 
 from cli.main import main
 from lifecycle import keys
+from lifecycle.config import LifecycleConfig
 from lifecycle.history import decision_log, drift_log, evaluation_log
 from lifecycle.registry import ModelRegistry
 from lifecycle.store import LocalStore
 from pipelines.summary import batch_outcomes
-from tests.helpers import store_listing
+from tests.helpers import assert_docs_quote, docs_results, store_listing
 
 pytestmark = pytest.mark.e2e
 
@@ -25,8 +26,12 @@ def run_cli(*argv: str) -> tuple[int, str]:
     return code, output.getvalue()
 
 
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
 @pytest.fixture(scope="module")
 def course_run(tmp_path_factory) -> tuple[LocalStore, str]:
+    """The course scenario as `make run` plays it (the served segment too), once per module."""
     folder = tmp_path_factory.mktemp("course")
     root = folder / "store"
     code, printed = run_cli(
@@ -99,6 +104,15 @@ def test_retraining_uses_the_training_data_and_every_batch_since(course_run):
     refs = [dataset_ref(store, key) for key in last.training_keys]
     assert [ref.name for ref in refs] == ["train"] + [f"batch_{i}" for i in range(1, 7)]
     assert sum(ref.rows for ref in refs) == 10 + 6 * 10
+
+
+def test_the_docs_quote_this_run(course_run, tmp_path):
+    """docs/ quotes the numbers of a fresh run, and every picture draws from it."""
+    store, _ = course_run
+    assert_docs_quote(store)
+    results = docs_results()
+    for draw in (results.plot_data_and_models, results.plot_report):
+        assert draw(store, LifecycleConfig(), tmp_path).read_bytes().startswith(PNG)
 
 
 def test_a_second_scenario_needs_reset(course_run):

@@ -27,8 +27,16 @@ def lifecycle(*argv: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_course_scenario_in_minio(minio_store_uri, minio_env, tmp_path):
+    # Without the served segment: it keeps a folder store of its own whatever the scenario's
+    # (tests/e2e/test_serving_loop.py).
     run = lifecycle(
-        "scenario", "course", "--store", minio_store_uri, "--report", str(tmp_path / "report.html")
+        "scenario",
+        "course",
+        "--no-serve",
+        "--store",
+        minio_store_uri,
+        "--report",
+        str(tmp_path / "report.html"),
     )
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[-3000:]

@@ -179,11 +179,13 @@ def uninterrupted(tmp_path_factory) -> dict:
     return _outcome(open_store(uri))
 
 
+# Every boundary once, on alternate backends: each sees an early and a late kill, and a run
+# killed after task k costs k tasks (all eight on one backend would cost 36).
 @pytest.mark.parametrize(
     "boundaries",
     [
-        pytest.param(BOUNDARIES, id="local"),
-        pytest.param(["ingest", "train", "promote"], id="minio"),
+        pytest.param(BOUNDARIES[0::2], id="local"),
+        pytest.param(BOUNDARIES[1::2], id="minio"),
     ],
 )
 def test_sigkill_at_each_task_boundary_changes_nothing_counted(
