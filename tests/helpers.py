@@ -22,6 +22,7 @@ T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parent.parent
 COURSE = ROOT / "pipelines" / "scenarios" / "course"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def course_frame(name: str) -> pd.DataFrame:

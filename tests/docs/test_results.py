@@ -12,10 +12,9 @@ from lifecycle.config import LifecycleConfig
 from lifecycle.history import decision_log, evaluation_log
 from lifecycle.runs import RunContext
 from lifecycle.store import LocalStore
-from tests.helpers import docs_results
+from tests.helpers import PNG_SIGNATURE, docs_results
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
-PNG = b"\x89PNG\r\n\x1a\n"
 
 
 results = docs_results()
@@ -151,7 +150,7 @@ def test_the_text_says_what_fired_where(small_run: LocalStore) -> None:
 def test_the_monitoring_picture_is_drawn_from_the_facts(small_run, tmp_path: Path) -> None:
     facts = results.run_facts(small_run, LifecycleConfig())
     path = results.plot_monitoring(facts, tmp_path)
-    assert path.read_bytes().startswith(PNG)
+    assert path.read_bytes().startswith(PNG_SIGNATURE)
 
 
 def test_the_readme_quotes_the_committed_run() -> None:
@@ -161,4 +160,4 @@ def test_the_readme_quotes_the_committed_run() -> None:
     assert quoted == "\n" + results.results_markdown(results.read_facts())
     for image in ("data_and_models.png", "monitoring.png", "report.png"):
         assert f"images/{image}" in quoted
-        assert (DOCS / "images" / image).read_bytes().startswith(PNG)
+        assert (DOCS / "images" / image).read_bytes().startswith(PNG_SIGNATURE)

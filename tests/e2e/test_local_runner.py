@@ -14,7 +14,7 @@ from lifecycle.history import decision_log, drift_log, evaluation_log
 from lifecycle.registry import ModelRegistry
 from lifecycle.store import LocalStore
 from pipelines.summary import batch_outcomes
-from tests.helpers import assert_docs_quote, docs_results, store_listing
+from tests.helpers import PNG_SIGNATURE, assert_docs_quote, docs_results, store_listing
 
 pytestmark = pytest.mark.e2e
 
@@ -24,9 +24,6 @@ def run_cli(*argv: str) -> tuple[int, str]:
     with contextlib.redirect_stdout(output):
         code = main(list(argv))
     return code, output.getvalue()
-
-
-PNG = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +109,7 @@ def test_the_docs_quote_this_run(course_run, tmp_path):
     assert_docs_quote(store)
     results = docs_results()
     for draw in (results.plot_data_and_models, results.plot_report):
-        assert draw(store, LifecycleConfig(), tmp_path).read_bytes().startswith(PNG)
+        assert draw(store, LifecycleConfig(), tmp_path).read_bytes().startswith(PNG_SIGNATURE)
 
 
 def test_a_second_scenario_needs_reset(course_run):
