@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from components.serve.settings import DEFAULT_PORT
+from components.serve.defaults import DEFAULT_PORT
 from lifecycle.errors import LifecycleError
 from lifecycle.images import PROJECT, image_tag
 

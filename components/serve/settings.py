@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from components.serve.defaults import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    LOG_FLUSH_ROWS,
+    LOG_FLUSH_SECONDS,
+    LOG_MAX_BUFFERED_ROWS,
+    MAX_BODY_BYTES,
+    MAX_ROWS,
+    RELOAD_SECONDS,
+)
 from lifecycle.config import LifecycleConfig
 from lifecycle.errors import InvalidInputError
-
-# What KServe's probes and clients expect of a custom predictor container.
-DEFAULT_PORT = 8080
-DEFAULT_HOST = "127.0.0.1"
 
 
 class Limits(BaseModel):
@@ -17,8 +23,8 @@ class Limits(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=64)
-    max_rows: int = Field(default=10_000, ge=1)
+    max_body_bytes: int = Field(default=MAX_BODY_BYTES, ge=64)
+    max_rows: int = Field(default=MAX_ROWS, ge=1)
     max_request_id_chars: int = Field(default=128, ge=8)
 
 
@@ -29,11 +35,11 @@ class LogSettings(BaseModel):
 
     enabled: bool = True
     # A flush happens when this many rows wait, or when the oldest has waited flush_seconds.
-    flush_rows: int = Field(default=100_000, ge=1)
-    flush_seconds: float = Field(default=2.0, gt=0)
+    flush_rows: int = Field(default=LOG_FLUSH_ROWS, ge=1)
+    flush_seconds: float = Field(default=LOG_FLUSH_SECONDS, gt=0)
     # Rows held in memory at most (queued plus held back by a store outage); beyond it new rows
     # are dropped and counted, never failing a request.
-    max_buffered_rows: int = Field(default=2_000_000, ge=1)
+    max_buffered_rows: int = Field(default=LOG_MAX_BUFFERED_ROWS, ge=1)
     # How long a clean shutdown keeps retrying the store to flush what it acknowledged.
     shutdown_seconds: float = Field(default=20.0, ge=0)
     # Where rows go that the store still refuses at shutdown (and are sent at the next start).
@@ -49,7 +55,7 @@ class ServeSettings(BaseModel):
     port: int = Field(default=DEFAULT_PORT, ge=0, le=65535)
     model_name: str = ""
     # How often the production alias is read; a promotion is served within about this long.
-    reload_seconds: float = Field(default=5.0, gt=0, le=3600)
+    reload_seconds: float = Field(default=RELOAD_SECONDS, gt=0, le=3600)
     limits: Limits = Field(default_factory=Limits)
     log: LogSettings = Field(default_factory=LogSettings)
     lifecycle: LifecycleConfig = Field(default_factory=LifecycleConfig)
