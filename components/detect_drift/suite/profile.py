@@ -107,20 +107,23 @@ class ReferenceProfile:
         )
 
 
-# Values per block when a column's spread is summed: np.std would hold a column-sized temporary.
-_STD_BLOCK = 1 << 20
+# Values per block when a column's spread is summed: np.std would hold a column-sized temporary
+# (and a small block's memory is reused from block to block, not fresh pages).
+_STD_BLOCK = 1 << 16
 
 
 def population_std(values: np.ndarray) -> float:
     """``np.std(values)`` (0 for no values), its squared deviations summed a block at a time
-    so that a big column is not copied."""
+    so that a big column is not copied (numpy's pairwise sums, as np.std's: a BLAS dot
+    product would wake threads that spin beside the suite's)."""
     if values.size == 0:
         return 0.0
     mean = float(np.mean(values))
     total = 0.0
     for start in range(0, values.size, _STD_BLOCK):
         deviations = values[start : start + _STD_BLOCK] - mean
-        total += float(np.dot(deviations, deviations))
+        np.square(deviations, out=deviations)
+        total += float(deviations.sum())
     return float(np.sqrt(total / values.size))
 
 
