@@ -65,7 +65,9 @@ def _text(value: Any) -> str:
 def _default(spec: dict[str, Any]) -> str:
     if "defaultValue" in spec:
         return f"`{json.dumps(spec['defaultValue'])}`"
-    return "unset (the config's)" if spec.get("isOptional") else "required"
+    if not spec.get("isOptional"):
+        return "required"
+    return "none" if "artifactType" in spec else "unset (the config's)"
 
 
 def _artifact_type(spec: dict[str, Any], direction: str) -> str:

@@ -188,14 +188,15 @@ def _retrain(
             challenger_version=challenger.outputs["Output"],
             champion_version=champion.outputs["version"],
             data=batch.outputs["dataset"],
+            # Both were just scored on this batch: the decision takes those scores.
+            challenger_metrics=challenger_evaluation.outputs["metrics"],
+            champion_metrics=champion.outputs["metrics"],
             batch_id=batch.outputs["batch_id"],
             config_json=config_json,
             **model,
             **promotion,
             **run_identity(),
-        )
-        .after(challenger_evaluation)
-        .set_display_name("promote challenger"),
+        ).set_display_name("promote challenger"),
         "promote",
         retry,
     )

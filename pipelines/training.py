@@ -130,15 +130,14 @@ def build_training_pipeline(backend: Backend = CLUSTER):
                     challenger_version=trained.outputs["Output"],
                     champion_version="production",
                     data=test_data.outputs["dataset"],
+                    challenger_metrics=evaluation.outputs["metrics"],
                     batch_id=test_name,
                     config_json=config_json,
                     promotion_metric=promotion_metric,
                     promotion_tolerance=promotion_tolerance,
                     **model,
                     **run_identity(),
-                )
-                .after(evaluation)
-                .set_display_name("promote to production"),
+                ).set_display_name("promote to production"),
                 "promote",
                 retry,
             )

@@ -16,6 +16,8 @@ def promote(
     summary: Output[Markdown],
     scores: Output[Metrics],
     champion_version: str = "production",
+    challenger_metrics: Input[Metrics] = None,
+    champion_metrics: Input[Metrics] = None,
     config_json: str = "",
     model_name: str = "",
     promotion_metric: str = "",
@@ -25,8 +27,9 @@ def promote(
 ) -> NamedTuple("PromoteOutputs", wins=bool, reason=str):
     """Decide whether the challenger replaces the champion: not worse on the newest batch.
 
-    Scores both versions on the batch; the challenger wins when its metric is not worse than
-    the champion's, within the tolerance (and always when there is no production model yet).
+    Scores both versions on the batch (or takes their evaluations on it); the challenger
+    wins when its metric is not worse than the champion's, within the tolerance (and always
+    when there is no production model yet).
     The final decision is taken when the run commits (the finalize component): production
     moves to the challenger only if it still names the champion it was compared with, so two
     runs that retrained from one champion cannot both replace it.
@@ -38,6 +41,10 @@ def promote(
         batch_id: The batch's id, for the decision log.
         champion_version: The version compared with: production (the alias when the task
             runs; none yet means the challenger wins) or an explicit version.
+        challenger_metrics: The challenger's evaluation on data (an evaluate component's
+            metrics), taken instead of scoring it again; none: it is scored here.
+        champion_metrics: The same for the champion, taken when champion_version is the
+            version evaluated (production, resolved only here, is always scored).
         config_json: The whole lifecycle config as JSON (lifecycle.config.LifecycleConfig;
             empty for the course's defaults): its promotion section is the policy.
         model_name: The model; overrides model.name of config_json when not empty.
@@ -81,6 +88,14 @@ def promote(
         promotion_tolerance=promotion_tolerance,
     )
     run = RunContext.for_task(run_id, task_name)
+    known_scores = {
+        version: dict(evaluation.metadata)
+        for version, evaluation in (
+            (champion_version, champion_metrics),
+            (challenger_version, challenger_metrics),
+        )
+        if evaluation is not None
+    }
 
     def work() -> dict:
         promotion = decide(
@@ -91,6 +106,7 @@ def promote(
             dataset_key_of(data),
             batch_id,
             run,
+            known_scores=known_scores,
         )
         return {"commit": promotion_contribution(promotion)}
 

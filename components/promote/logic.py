@@ -8,6 +8,7 @@ replace it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from components.evaluate.logic import load_estimator, score_parquet
@@ -42,6 +43,22 @@ class Promotion:
     batch: str
 
 
+def _score(
+    store: Store,
+    config: LifecycleConfig,
+    version: str,
+    file: ParquetSource,
+    batch: str,
+    dataset_key: str,
+    run: RunContext,
+) -> float:
+    """A version's promotion metric on the batch, read, predicted and scored chunk by chunk."""
+    estimator = load_estimator(store, config, version, run.run_id)
+    scored = f"batch {batch!r} (model {version})"
+    source = f"dataset {dataset_key!r}"
+    return score_parquet(estimator, config, file, scored, source=source)[config.promotion.metric]
+
+
 def promote(
     store: Store,
     config: LifecycleConfig,
@@ -50,6 +67,7 @@ def promote(
     dataset_key: str,
     batch: str,
     run: RunContext,
+    known_scores: Mapping[str, Mapping[str, float]] | None = None,
 ) -> Promotion:
     """Score challenger and champion on the newest labelled batch and decide.
 
@@ -62,6 +80,8 @@ def promote(
         dataset_key: the batch to score both on.
         batch: its batch id, for the record.
         run: the run deciding.
+        known_scores: metrics already computed for some versions on this same dataset (the
+            evaluations of this run, by version), taken instead of scoring the batch again.
     """
     registry = ModelRegistry(store, config.model.name, run.run_id)
     champion_version = (
@@ -70,17 +90,19 @@ def promote(
     metric = config.promotion.metric
     require_columns(store, dataset_key, config.schema.column_names)
 
-    def score(version: str, file: ParquetSource) -> float:
-        # The batch read, predicted and scored chunk by chunk, once per version.
-        estimator = load_estimator(store, config, version, run.run_id)
-        scored = f"batch {batch!r} (model {version})"
-        return score_parquet(estimator, config, file, scored, source=f"dataset {dataset_key!r}")[
-            metric
-        ]
-
-    with dataset_file(store, dataset_key) as file:
-        challenger_score = score(challenger, file)
-        champion_score = score(champion_version, file) if champion_version else None
+    versions = [challenger, champion_version] if champion_version else [challenger]
+    scores = {
+        version: float(known_scores[version][metric])
+        for version in versions
+        if known_scores and metric in known_scores.get(version, {})
+    }
+    unscored = [version for version in versions if version not in scores]
+    if unscored:
+        with dataset_file(store, dataset_key) as file:
+            for version in unscored:
+                scores[version] = _score(store, config, version, file, batch, dataset_key, run)
+    challenger_score = scores[challenger]
+    champion_score = scores[champion_version] if champion_version else None
     if champion_score is None:
         wins, reason = True, "no production model yet"
     else:

@@ -249,6 +249,39 @@ def test_promote_keeps_a_worse_challenger_out(store, trained):
     assert kinds == ["promoted", "promoted", "kept champion"]
 
 
+def test_promote_takes_the_runs_evaluations_instead_of_scoring_again(store, trained):
+    model, training, _ = trained
+    batch = _ingest(store, "batch_6")
+    champion = _evaluate(store, batch)
+    challenger, _ = _train(store, CONFIG, [training.key, batch.key], parent=model.version)
+    evaluated = _evaluate(store, batch, version=challenger.version)
+
+    def decide(known):
+        return committed(
+            store,
+            lambda tx: promote(
+                store,
+                CONFIG,
+                challenger.version,
+                model.version,
+                batch.key,
+                "batch_6",
+                tx.run,
+                known,
+            ),
+        )
+
+    scored = decide(None)
+    taken = decide({model.version: champion.metrics, challenger.version: evaluated.metrics})
+    assert taken == scored
+    # The given scores are the ones compared (a loss here, though the challenger is better);
+    # a score under "production" names no version, so the champion is scored itself.
+    losing = {challenger.version: {"RMSE": 1e9}, "production": {"RMSE": 0.0}}
+    lost = decide(losing)
+    assert not lost.wins and lost.challenger_score == 1e9
+    assert lost.champion_score == scored.champion_score
+
+
 @pytest.mark.parametrize(
     ("challenger", "champion", "metric", "tolerance", "expected"),
     [
