@@ -337,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
         "writer, stored once the scores are defined.",
         "- detect_drift reads one column at a time, filled a few row groups at a time into an array "
         "sorted in place (about 400 MB for 50M floats); the predictions are filled chunk by chunk into "
-        "one array; KS ranks and Wasserstein pieces are computed per block of 1M values.",
+        "one array; KS ranks and Wasserstein pieces are computed per block of 65,536 values.",
         "- select_data references the datasets of the retraining set (their keys; nothing is copied in "
         "the store; in a pipeline its output artifact holds a copy of each, the monitored batch taken "
         "from its input artifact, not downloaded); train reads each one in turn and fits a plain "
@@ -349,7 +349,9 @@ def main(argv: list[str] | None = None) -> int:
         "disk; in a pipeline the task's input artifact is a file).",
         "- The whole `lifecycle monitor`: every task of the monitoring pipeline on the local runner "
         "(validate, ingest, evaluate, detect_drift, then on drift select_data, train, evaluate the "
-        "challenger, promote, finalize), each a fresh process; its peak RSS is the largest of them.",
+        "challenger, promote, finalize), each a fresh process; its peak RSS is the largest of them. "
+        "In the pipeline promote takes the two evaluations' scores (the evaluate tasks' Metrics) "
+        "instead of scoring the batch again, as the standalone promote above does.",
     ]
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
