@@ -456,6 +456,14 @@ def _suite_summary(result, settings) -> list[str]:
 
 
 def cmd_data_drift(args: argparse.Namespace) -> int:
+    if "numpy" not in sys.modules:
+        # The suite makes no BLAS call, but OpenBLAS's worker threads (numpy's and scipy's)
+        # spin for a while once started, taking a core from the reading.
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+        # The columns are filled once, straight after allocation: transparent huge pages
+        # save no fault there, and where the kernel compacts memory to find them (its
+        # common "madvise" setting), the command spends a tenth more CPU time.
+        os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
     # What the main thread imports, it imports before the prefetch starts (see _prefetch).
     import numpy.lib.format  # noqa: F401
     import pyarrow.compute  # noqa: F401

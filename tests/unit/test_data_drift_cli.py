@@ -112,14 +112,11 @@ def test_a_column_without_values_is_named(tmp_path, capsys, side, suffix):
 def test_a_column_of_nan_only_is_named(tmp_path, capsys):
     reference, current = tables()
     current = current.set_column(0, "x", pa.array(np.full(ROWS, np.nan)))
+    cur = write(tmp_path / "c.parquet", current)
     error = refused(
-        capsys,
-        "--reference",
-        write(tmp_path / "r.parquet", reference),
-        "--current",
-        write(tmp_path / "c.parquet", current),
+        capsys, "--reference", write(tmp_path / "r.parquet", reference), "--current", cur
     )
-    assert "column 'x' has no values in the current data" in error
+    assert f"column 'x' of {cur} has no values (all missing)" in error
 
 
 @pytest.mark.parametrize(

@@ -84,9 +84,7 @@ class ParquetColumns:
                 part = self._file.read_row_groups(
                     groups[start : start + ROW_GROUPS_AT_ONCE], columns=[name]
                 ).column(0)
-                for chunk in part.chunks:
-                    values[done : done + len(chunk)] = numeric_values(pa.chunked_array([chunk]))
-                    done += len(chunk)
+                done += fill_numeric_values(part, values[done:])
         return done
 
 
@@ -214,15 +212,32 @@ def numeric_values(column: pa.ChunkedArray) -> np.ndarray:
     return primitive_numpy(array)
 
 
+def fill_numeric_values(column: pa.ChunkedArray, values: np.ndarray) -> int:
+    """Write a numeric column into ``values`` as float64 (nulls NaN), chunk by chunk, so that
+    it is copied once, never first combined; returns how many rows it wrote."""
+    done = 0
+    for chunk in column.chunks:
+        values[done : done + len(chunk)] = numeric_values(pa.chunked_array([chunk]))
+        done += len(chunk)
+    return done
+
+
 def float_values(source: ColumnSource, name: str) -> np.ndarray:
     """A numeric column as a float64 array of the caller's own (writable, nulls NaN), which it
     may sort in place: a source that can fill one without holding the column twice does
-    (:meth:`ParquetColumns.float_values`); others are copied out of their column.
+    (:meth:`ParquetColumns.float_values`); others are copied out of their column, once.
     """
     own = getattr(source, "float_values", None)
     if own is not None:
         return own(name)
-    return np.array(numeric_values(source.column(name)), dtype=np.float64)
+    return copied_float_values(source.column(name))
+
+
+def copied_float_values(column: pa.ChunkedArray) -> np.ndarray:
+    """A numeric column copied, once, into a float64 array of its own (nulls NaN)."""
+    values = np.empty(len(column), dtype=np.float64)
+    fill_numeric_values(column, values)
+    return values
 
 
 def _chunk_counts(chunk: pa.Array | pa.ChunkedArray) -> Iterator[tuple[str, int]]:

@@ -6,9 +6,10 @@ booleans categorical; dates, times and durations are compared as times (numeric,
 microseconds since the epoch, or days for dates), never as categories. A column of a
 type the suite cannot compare, or with no value at all, is refused naming it.
 
-CSV is read by pyarrow with types inferred from a first block of the file and then fixed
-for the whole read (inference at every block costs about as much as the parsing); a
-column whose later rows do not fit its first block's type is read again with inference.
+CSV is streamed (:mod:`components.detect_drift.suite.csv_columns`) with types inferred from
+a first block of the file and then fixed for the whole read (inference at every block
+costs about as much as the parsing); a file whose later rows do not fit its first block's
+types is read again with inference over every block.
 """
 
 from __future__ import annotations
@@ -18,11 +19,19 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from components.detect_drift.suite.columns import ColumnSource, Kind, ParquetColumns, TableColumns
+from components.detect_drift.suite.columns import (
+    ColumnSource,
+    Kind,
+    ParquetColumns,
+    TableColumns,
+    copied_float_values,
+)
+from components.detect_drift.suite.csv_columns import read_csv_columns, reading_pool
 from components.detect_drift.suite.profile import (
     ReferenceProfile,
     build_profile,
@@ -31,9 +40,6 @@ from components.detect_drift.suite.profile import (
 )
 from components.detect_drift.suite.run import SuiteResult, SuiteSettings, run_suite
 
-# Bytes of CSV whose types stand for the whole file's, and the reading block.
-CSV_SAMPLE_BYTES = 1 << 20
-CSV_BLOCK_SIZE = 4 << 20
 PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
@@ -103,10 +109,24 @@ class CheckedColumns:
     def column(self, name: str) -> pa.ChunkedArray:
         column = self._source.column(name)
         if len(column) == column.null_count:
-            raise InputError(f"column {name!r} of {self.label} has no values (all missing)")
+            raise self._no_values(name)
         if self._classes[name] in TIME_CLASSES:
             column = _as_numbers(column)
         return column
+
+    def float_values(self, name: str) -> np.ndarray:
+        """A numeric column as a float64 array of the caller's own, filled by the source
+        when it can (never holding the column twice), else copied out of :meth:`column`."""
+        own = getattr(self._source, "float_values", None)
+        if own is None or self._classes[name] != "number":
+            return copied_float_values(self.column(name))
+        values = own(name)
+        if np.isnan(values).all():
+            raise self._no_values(name)
+        return values
+
+    def _no_values(self, name: str) -> InputError:
+        return InputError(f"column {name!r} of {self.label} has no values (all missing)")
 
 
 @dataclass(frozen=True)
@@ -122,58 +142,28 @@ class DataFile:
         return {name: kind_of(value) for name, value in self.classes.items()}
 
 
-def _reading_pool() -> pa.MemoryPool:
-    """jemalloc where this pyarrow has it: with the default (mimalloc) every parsed block
-    lands in fresh pages the kernel must zero, a quarter of the command's CPU time."""
-    try:
-        return pa.jemalloc_memory_pool()
-    except NotImplementedError:
-        return pa.default_memory_pool()
-
-
-def _csv_types(path: Path) -> dict[str, pa.DataType]:
-    """The types pyarrow infers from the file's first block, widened so that the rest of the
-    file fits them as often as possible (integers as float64)."""
+def _read_csv_inferring(path: Path) -> pa.Table:
+    """The whole file with pyarrow's inference over every block (a column's later rows do
+    not fit the type of its first block)."""
     with pa.memory_map(str(path)) as source:
-        reader = pacsv.open_csv(
-            source,
-            read_options=pacsv.ReadOptions(block_size=CSV_SAMPLE_BYTES),
-            memory_pool=_reading_pool(),
-        )
-        schema = reader.schema
-    fixed = {}
-    for field in schema:
-        if pa.types.is_integer(field.type) or pa.types.is_floating(field.type):
-            fixed[field.name] = pa.float64()
-        elif pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
-            fixed[field.name] = pa.string()
-    return fixed
+        return pacsv.read_csv(source, memory_pool=reading_pool())
 
 
-def _read_csv(path: Path) -> pa.Table:
-    # Memory-mapped: the parser reads the page cache in place, instead of copying the file
-    # into freshly allocated (so freshly zeroed) buffers, a third of the reading's CPU time.
-    read = pacsv.ReadOptions(block_size=CSV_BLOCK_SIZE)
+def _csv_source(path: Path, parts: int, single_use: bool) -> tuple[ColumnSource, pa.Schema]:
     try:
-        types = _csv_types(path)
-        with pa.memory_map(str(path)) as source:
-            return pacsv.read_csv(
-                source,
-                read_options=read,
-                convert_options=pacsv.ConvertOptions(column_types=types),
-                memory_pool=_reading_pool(),
-            )
+        columns = read_csv_columns(path, parts, hand_over=single_use)
     except pa.ArrowInvalid as exc:
         if "conversion error" not in str(exc).lower():
             raise
-    # A column's later rows do not fit the first block's type: infer over the whole file.
-    with pa.memory_map(str(path)) as source:
-        return pacsv.read_csv(source, read_options=read, memory_pool=_reading_pool())
+        table = _read_csv_inferring(path)
+        return TableColumns(table), table.schema
+    return columns, pa.schema(list(columns.types.items()))
 
 
-def open_data_file(path: str | Path) -> DataFile:
-    """Open a CSV or Parquet file for the suite (CSV read whole, once; Parquet column by
-    column) and classify its columns.
+def open_data_file(path: str | Path, parts: int = 1, single_use: bool = False) -> DataFile:
+    """Open a CSV or Parquet file for the suite (CSV streamed once, in ``parts`` ranges
+    read side by side; Parquet column by column) and classify its columns. ``single_use``:
+    each column is read once (a CSV file's numeric column is then handed over, not copied).
 
     Raises:
         InputError: no such file, an unreadable or malformed file, a duplicate or
@@ -188,8 +178,7 @@ def open_data_file(path: str | Path) -> DataFile:
             parquet = ParquetColumns(path)
             source, schema = parquet, parquet.schema
         else:
-            table = _read_csv(path)
-            source, schema = TableColumns(table), table.schema
+            source, schema = _csv_source(path, parts, single_use)
         types = {field.name: field.type for field in schema}
         names = list(schema.names)
     except (pa.ArrowInvalid, OSError) as exc:
@@ -266,6 +255,10 @@ def profile_classes(profile: ReferenceProfile) -> dict[str, str]:
     }
 
 
+def _open_once(path: str | Path, parts: int) -> DataFile:
+    return open_data_file(path, parts, single_use=True)
+
+
 def drift_between_files(
     current: str | Path | None,
     settings: SuiteSettings,
@@ -304,13 +297,14 @@ def drift_between_files(
     if current is None and profile_to is None:
         raise InputError("give --current, or --write-profile to only profile")
     if current is not None and reference is not None and workers > 1:
-        # Both files at once: a CSV file is parsed by pyarrow without the GIL.
+        # Both files at once, the workers shared: pyarrow parses without the GIL.
+        parts = max(workers // 2, 1)
         with ThreadPoolExecutor(max_workers=2) as pool:
-            opened = pool.map(open_data_file, [current, reference])
+            opened = pool.map(lambda path: _open_once(path, parts), [current, reference])
             current_file, reference_file = next(opened), next(opened)
     else:
-        current_file = open_data_file(current) if current is not None else None
-        reference_file = open_data_file(reference) if reference is not None else None
+        current_file = _open_once(current, workers) if current is not None else None
+        reference_file = _open_once(reference, workers) if reference is not None else None
     if reference_file is not None:
         classes, label = reference_file.classes, str(reference_file.path)
     else:
