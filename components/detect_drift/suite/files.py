@@ -259,6 +259,18 @@ def _open_once(path: str | Path, parts: int) -> DataFile:
     return open_data_file(path, parts, single_use=True)
 
 
+def _profile(
+    reference: DataFile, columns: list[str], settings: SuiteSettings, workers: int
+) -> ReferenceProfile:
+    return build_profile(
+        reference.columns,
+        {name: reference.kinds[name] for name in columns},
+        psi_bins=settings.psi_bins,
+        classes=reference.classes,
+        workers=workers,
+    )
+
+
 def drift_between_files(
     current: str | Path | None,
     settings: SuiteSettings,
@@ -296,12 +308,19 @@ def drift_between_files(
         raise InputError("--write-profile writes the profile of a --reference file")
     if current is None and profile_to is None:
         raise InputError("give --current, or --write-profile to only profile")
+    profile: ReferenceProfile | None = None
     if current is not None and reference is not None and workers > 1:
-        # Both files at once, the workers shared: pyarrow parses without the GIL.
+        # Both files at once, the workers shared (pyarrow parses without the GIL), and the
+        # reference profiled as soon as it is read: the core its reading leaves is not idle
+        # while the current file is read to its end. Every column of the reference must be
+        # in the current file then; shared columns only are profiled once both are read.
         parts = max(workers // 2, 1)
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            opened = pool.map(lambda path: _open_once(path, parts), [current, reference])
-            current_file, reference_file = next(opened), next(opened)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            reading_current = pool.submit(_open_once, current, parts)
+            reference_file = _open_once(reference, parts)
+            if profile_to is None and not shared_only:
+                profile = _profile(reference_file, list(reference_file.classes), settings, workers)
+            current_file = reading_current.result()
     else:
         current_file = _open_once(current, workers) if current is not None else None
         reference_file = _open_once(reference, workers) if reference is not None else None
@@ -324,14 +343,8 @@ def drift_between_files(
             classes=reference_file.classes,
         )
         profile = read_profile(profile_to)
-    elif reference_file is not None:
-        profile = build_profile(
-            reference_file.columns,
-            {name: reference_file.kinds[name] for name in columns},
-            psi_bins=settings.psi_bins,
-            classes=reference_file.classes,
-            workers=workers,
-        )
+    elif reference_file is not None and profile is None:
+        profile = _profile(reference_file, columns, settings, workers)
     if current_file is None:
         return None
     if before_tests is not None:
