@@ -78,6 +78,20 @@ def test_a_file_smaller_than_its_parts_is_cut_into_fewer_ranges(tmp_path):
     assert columns.column("b").to_pylist() == ["x", "y"]
 
 
+@pytest.mark.parametrize(
+    "text",
+    [b"\n\na,b\n1,x\n2,y\n", b"a,b\r1,x\r2,y\r", b"\r\na,b\r\n1,x\r\n\r\n2,y"],
+    ids=["blank lines before the header", "carriage returns only", "crlf without a last one"],
+)
+def test_rows_start_where_pyarrow_finds_them(tmp_path, text):
+    path = tmp_path / "lines.csv"
+    path.write_bytes(text)
+    for parts in (1, 2, 4):
+        columns = read_csv_columns(path, parts)
+        assert columns.float_values("a").tolist() == [1.0, 2.0]
+        assert columns.column("b").to_pylist() == ["x", "y"]
+
+
 def test_a_column_that_outgrows_its_estimate_keeps_every_value(csv_file, monkeypatch):
     monkeypatch.setattr(csv_columns, "_CAPACITY_MARGIN", 0.01)
     monkeypatch.setattr(csv_columns, "CSV_BLOCK_SIZE", 4096)

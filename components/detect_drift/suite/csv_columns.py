@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,9 @@ CSV_SAMPLE_BYTES = 1 << 20
 CSV_BLOCK_SIZE = 1 << 20
 # Headroom over the estimated rows of a range (untouched capacity is never paged in).
 _CAPACITY_MARGIN = 1.25
+# The header: the first line that is not empty (pyarrow skips empty lines before it), with
+# its line ending (\n, \r\n or \r, as pyarrow reads them).
+_HEADER_LINE = re.compile(rb"(?:\r\n|\n|\r)*[^\r\n]*(?:\r\n|\n|\r)?")
 
 
 def reading_pool() -> pa.MemoryPool:
@@ -82,8 +86,7 @@ def csv_layout(mapped: mmap.mmap) -> CsvLayout:
         rows = reader.read_next_batch().num_rows
     except StopIteration:
         rows = 0
-    header_end = mapped.find(b"\n")
-    data_start = len(mapped) if header_end < 0 else header_end + 1
+    data_start = _HEADER_LINE.match(mapped).end()  # type: ignore[union-attr]
     sampled = min(len(mapped), CSV_SAMPLE_BYTES) - data_start
     return CsvLayout(
         names=list(reader.schema.names),
