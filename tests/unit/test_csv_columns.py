@@ -45,8 +45,12 @@ def _expected(path) -> dict[str, list]:
 
 
 @pytest.mark.parametrize("parts", [1, 2, 3, 8])
-def test_every_cut_of_the_file_reads_what_pyarrow_reads_whole(csv_file, parts, monkeypatch):
+@pytest.mark.parametrize("mapped_bytes", [4096, 1 << 30])
+def test_every_cut_of_the_file_reads_what_pyarrow_reads_whole(
+    csv_file, parts, mapped_bytes, monkeypatch
+):
     monkeypatch.setattr(csv_columns, "CSV_BLOCK_SIZE", 4096)  # many batches per range
+    monkeypatch.setattr(csv_columns, "MAPPED_BYTES", mapped_bytes)  # many stretches, or one
     columns = read_csv_columns(csv_file, parts)
     expected = _expected(csv_file)
     assert columns.names == ["x", "y, quoted", "label", "count"]

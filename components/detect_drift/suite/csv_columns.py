@@ -19,6 +19,7 @@ from __future__ import annotations
 import mmap
 import os
 import re
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,8 @@ from components.detect_drift.suite.columns import primitive_numpy
 # blocks keep the reused buffers in the CPU caches.
 CSV_SAMPLE_BYTES = 1 << 20
 CSV_BLOCK_SIZE = 1 << 20
+# Bytes of the mapped file a reader holds at once (see _batches).
+MAPPED_BYTES = 64 << 20
 # Headroom over the estimated rows of a range (untouched capacity is never paged in).
 _CAPACITY_MARGIN = 1.25
 # The header: the first line that is not empty (pyarrow skips empty lines before it), with
@@ -96,12 +99,15 @@ def csv_layout(mapped: mmap.mmap) -> CsvLayout:
     )
 
 
-def row_ranges(mapped: mmap.mmap, start: int, parts: int) -> list[tuple[int, int]]:
-    """``[start, end)`` byte ranges of whole rows, about equal, ``parts`` at most."""
-    size = len(mapped)
+def row_ranges(
+    mapped: mmap.mmap, start: int, parts: int, end: int | None = None
+) -> list[tuple[int, int]]:
+    """``[begin, end)`` byte ranges of whole rows between ``start`` and ``end`` (the end of
+    the file by default), about equal, ``parts`` at most."""
+    size = len(mapped) if end is None else end
     bounds = [start]
     for part in range(1, parts):
-        newline = mapped.find(b"\n", start + (size - start) * part // parts)
+        newline = mapped.find(b"\n", start + (size - start) * part // parts, size)
         cut = size if newline < 0 else newline + 1
         if bounds[-1] < cut < size:
             bounds.append(cut)
@@ -138,15 +144,27 @@ class _RangeColumns:
     others: dict[str, list[pa.Array]]
 
 
+def _batches(
+    mapped: mmap.mmap, layout: CsvLayout, begin: int, end: int
+) -> Iterator[pa.RecordBatch]:
+    """The rows of ``[begin, end)`` in record batches, a stretch of the mapping at a time,
+    each stretch let go of once read: the file's pages never count in the process's
+    memory beyond the stretch being read (they stay in the page cache)."""
+    pages = mmap.PAGESIZE
+    for start, stop in row_ranges(mapped, begin, -(-(end - begin) // MAPPED_BYTES), end):
+        yield from pacsv.open_csv(
+            pa.BufferReader(pa.py_buffer(mapped)[start:stop]),
+            read_options=pacsv.ReadOptions(
+                block_size=CSV_BLOCK_SIZE, column_names=layout.names, use_threads=False
+            ),
+            convert_options=pacsv.ConvertOptions(column_types=layout.types),
+            memory_pool=reading_pool(),
+        )
+        first_page = start // pages * pages
+        mapped.madvise(mmap.MADV_DONTNEED, first_page, stop - first_page)
+
+
 def _read_range(mapped: mmap.mmap, layout: CsvLayout, begin: int, end: int) -> _RangeColumns:
-    reader = pacsv.open_csv(
-        pa.BufferReader(pa.py_buffer(mapped)[begin:end]),
-        read_options=pacsv.ReadOptions(
-            block_size=CSV_BLOCK_SIZE, column_names=layout.names, use_threads=False
-        ),
-        convert_options=pacsv.ConvertOptions(column_types=layout.types),
-        memory_pool=reading_pool(),
-    )
     capacity = int((end - begin) / layout.bytes_per_row * _CAPACITY_MARGIN) + 1024
     numbers = {
         name: _FloatsBuilder(capacity)
@@ -154,7 +172,7 @@ def _read_range(mapped: mmap.mmap, layout: CsvLayout, begin: int, end: int) -> _
         if pa.types.is_float64(kind)
     }
     others: dict[str, list[pa.Array]] = {name: [] for name in layout.names if name not in numbers}
-    for batch in reader:
+    for batch in _batches(mapped, layout, begin, end):
         for name, builder in numbers.items():
             builder.append(batch.column(name))
         for name, chunks in others.items():
