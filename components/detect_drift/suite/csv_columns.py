@@ -186,7 +186,9 @@ class CsvColumns:
 
     With ``hand_over``, :meth:`float_values` gives the caller the column itself and lets go
     of it (a column is then never held twice, nor copied): for a caller that reads each
-    column once, as the suite does.
+    column once and sorts it, as the suite does. A file read by one thread then has its
+    numeric columns sorted by that thread too (NaN last, the row order lost), while the
+    caller waits for another file: the suite finds them in order.
     """
 
     def __init__(self, layout: CsvLayout, ranges: list[_RangeColumns], hand_over: bool = False):
@@ -210,6 +212,15 @@ class CsvColumns:
             parts = [pa.array(part, from_pandas=True) for part in self._numbers_of(name)]
             return pa.chunked_array(parts, type=pa.float64())
         return self._others[name]
+
+    def sort_numbers(self) -> None:
+        """Sort each numeric column in place, NaN last (hand-over sources only)."""
+        if not self._hand_over:
+            raise RuntimeError("only columns handed over may lose their row order")
+        for name, parts in self._numbers.items():
+            values = parts[0] if len(parts) == 1 else np.concatenate(parts)
+            values.sort()
+            self._numbers[name] = [values]
 
     def float_values(self, name: str) -> np.ndarray:
         """A numeric column as a float64 array of the caller's own (nulls NaN)."""
@@ -250,4 +261,7 @@ def read_csv_columns(path: str | Path, parts: int = 1, hand_over: bool = False) 
     else:
         with ThreadPoolExecutor(max_workers=len(ranges)) as pool:
             read = list(pool.map(lambda bounds: _read_range(mapped, layout, *bounds), ranges))
-    return CsvColumns(layout, read, hand_over)
+    columns = CsvColumns(layout, read, hand_over)
+    if hand_over and parts == 1:
+        columns.sort_numbers()
+    return columns

@@ -121,7 +121,7 @@ class CheckedColumns:
         if own is None or self._classes[name] != "number":
             return copied_float_values(self.column(name))
         values = own(name)
-        if np.isnan(values).all():
+        if values.size == 0 or (np.isnan(values[0]) and np.isnan(values).all()):
             raise self._no_values(name)
         return values
 
