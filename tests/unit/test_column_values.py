@@ -61,27 +61,3 @@ def test_sorting_in_place_equals_a_sorted_copy():
     read_only.flags.writeable = False
     np.testing.assert_array_equal(sorted_finite(read_only, in_place=True), [1.0, 2.0])
     np.testing.assert_array_equal(read_only, [2.0, 1.0])
-
-
-@pytest.mark.parametrize(
-    ("values", "ordered"),
-    [
-        ([], True),
-        ([3.0], True),
-        (list(range(3000)), True),
-        ([*range(3000), 5.0], False),  # out of order past the probe
-        ([*range(2000), np.nan, np.nan], True),  # NaN last, as np.sort leaves it
-        ([np.nan] * 1500 + [1.0], False),  # NaN first
-        ([*range(500), np.nan, *range(500, 1500)], False),  # NaN inside
-        ([*range(10), 3.0, *range(3000)], False),  # out of order in the probe
-    ],
-)
-def test_in_order_tells_a_sorted_column_from_any_other(values, ordered):
-    from components.detect_drift.suite.numeric import in_order
-
-    array = np.asarray(values, dtype=np.float64)
-    assert in_order(array) is ordered
-    if ordered:  # a column in order is not sorted again, and stays as it was
-        np.testing.assert_array_equal(
-            sorted_finite(array.copy(), in_place=True), array[~np.isnan(array)]
-        )

@@ -11,7 +11,6 @@ import pytest
 from components.detect_drift.suite import csv_columns
 from components.detect_drift.suite.csv_columns import read_csv_columns, row_ranges
 from components.detect_drift.suite.files import open_data_file
-from components.detect_drift.suite.numeric import in_order
 
 HEADER = '\ufeff"x","y, quoted",label,count\r\n'
 
@@ -116,17 +115,6 @@ def test_handed_over_columns_are_given_once_and_copies_otherwise(csv_file):
     assert single_use.float_values("count").tolist() == list(range(5000))
     with pytest.raises(RuntimeError, match="'count' was handed over already"):
         single_use.float_values("count")
-
-
-def test_a_file_read_by_one_thread_for_a_single_use_hands_its_numbers_over_sorted(csv_file):
-    expected = np.sort(np.asarray(_expected(csv_file)["x"]))  # NaN last
-    single = read_csv_columns(csv_file, parts=1, hand_over=True)
-    np.testing.assert_array_equal(single.float_values("x"), expected)
-    assert in_order(expected) and not in_order(np.asarray(_expected(csv_file)["x"]))
-    split = read_csv_columns(csv_file, parts=2, hand_over=True)  # sorted by the suite's workers
-    assert not in_order(split.float_values("x"))
-    with pytest.raises(RuntimeError, match="row order"):
-        read_csv_columns(csv_file).sort_numbers()
 
 
 def test_a_later_value_that_does_not_fit_is_a_conversion_error_and_is_read_again(

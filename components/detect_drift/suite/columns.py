@@ -202,7 +202,11 @@ def primitive_numpy(array: pa.Array) -> np.ndarray:
 
 def numeric_values(column: pa.ChunkedArray) -> np.ndarray:
     """A numeric column as float64 (nulls become NaN), zero-copy when it already is one."""
-    array = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+    return float64_values(column.chunk(0) if column.num_chunks == 1 else column.combine_chunks())
+
+
+def float64_values(array: pa.Array) -> np.ndarray:
+    """A numeric array as float64 (nulls become NaN), zero-copy when it already is one."""
     if pa.types.is_dictionary(array.type):
         array = array.dictionary_decode()
     if not pa.types.is_float64(array.type):
@@ -217,7 +221,7 @@ def fill_numeric_values(column: pa.ChunkedArray, values: np.ndarray) -> int:
     it is copied once, never first combined; returns how many rows it wrote."""
     done = 0
     for chunk in column.chunks:
-        values[done : done + len(chunk)] = numeric_values(pa.chunked_array([chunk]))
+        values[done : done + len(chunk)] = float64_values(chunk)
         done += len(chunk)
     return done
 

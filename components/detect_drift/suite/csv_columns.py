@@ -26,10 +26,9 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from components.detect_drift.suite.columns import primitive_numpy
+from components.detect_drift.suite.columns import float64_values
 
 # Bytes of CSV whose types stand for the whole file's, and the streaming block: small
 # blocks keep the reused buffers in the CPU caches.
@@ -124,14 +123,12 @@ class _FloatsBuilder:
         self._size = 0
 
     def append(self, array: pa.Array) -> None:
-        if array.null_count:
-            array = pc.fill_null(array, np.nan)
         end = self._size + len(array)
         if end > self._values.size:
             grown = np.empty(max(end, 2 * self._values.size), dtype=np.float64)
             grown[: self._size] = self._values[: self._size]
             self._values = grown
-        self._values[self._size : end] = primitive_numpy(array)
+        self._values[self._size : end] = float64_values(array)
         self._size = end
 
     def finish(self) -> np.ndarray:
@@ -186,9 +183,7 @@ class CsvColumns:
 
     With ``hand_over``, :meth:`float_values` gives the caller the column itself and lets go
     of it (a column is then never held twice, nor copied): for a caller that reads each
-    column once and sorts it, as the suite does. A file read by one thread then has its
-    numeric columns sorted by that thread too (NaN last, the row order lost), while the
-    caller waits for another file: the suite finds them in order.
+    column once, as the suite does.
     """
 
     def __init__(self, layout: CsvLayout, ranges: list[_RangeColumns], hand_over: bool = False):
@@ -212,15 +207,6 @@ class CsvColumns:
             parts = [pa.array(part, from_pandas=True) for part in self._numbers_of(name)]
             return pa.chunked_array(parts, type=pa.float64())
         return self._others[name]
-
-    def sort_numbers(self) -> None:
-        """Sort each numeric column in place, NaN last (hand-over sources only)."""
-        if not self._hand_over:
-            raise RuntimeError("only columns handed over may lose their row order")
-        for name, parts in self._numbers.items():
-            values = parts[0] if len(parts) == 1 else np.concatenate(parts)
-            values.sort()
-            self._numbers[name] = [values]
 
     def float_values(self, name: str) -> np.ndarray:
         """A numeric column as a float64 array of the caller's own (nulls NaN)."""
@@ -261,7 +247,4 @@ def read_csv_columns(path: str | Path, parts: int = 1, hand_over: bool = False) 
     else:
         with ThreadPoolExecutor(max_workers=len(ranges)) as pool:
             read = list(pool.map(lambda bounds: _read_range(mapped, layout, *bounds), ranges))
-    columns = CsvColumns(layout, read, hand_over)
-    if hand_over and parts == 1:
-        columns.sort_numbers()
-    return columns
+    return CsvColumns(layout, read, hand_over)

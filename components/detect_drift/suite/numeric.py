@@ -34,27 +34,6 @@ class TestOutcome(NamedTuple):
     drifted: bool
 
 
-# Leading values checked before the whole column: an unsorted column is told in microseconds.
-_ORDER_PROBE = 1024
-
-
-def in_order(values: np.ndarray) -> bool:
-    """Whether ``values`` is sorted as ``np.sort`` leaves it (NaN last): a column sorted
-    before (while its reader waited for the other file) is not sorted again."""
-    if values.size < 2:
-        return True
-    probe = values[:_ORDER_PROBE]
-    if not np.all(probe[1:] >= probe[:-1]) and not np.isnan(probe[-1]):
-        return False
-    finite = values.size
-    if np.isnan(values[-1]):
-        finite = int(np.searchsorted(values, np.nan, side="left"))
-        if not np.isnan(values[finite:]).all():
-            return False
-    head = values[:finite]
-    return bool(np.all(head[1:] >= head[:-1]))
-
-
 def sorted_finite(
     values: np.ndarray, column: str = "values", side: str = "data", in_place: bool = False
 ) -> np.ndarray:
@@ -74,8 +53,7 @@ def sorted_finite(
     """
     ordered = np.asarray(values, dtype=np.float64)
     if in_place and ordered is values and ordered.flags.writeable:
-        if not in_order(ordered):
-            ordered.sort()
+        ordered.sort()
     else:
         ordered = np.sort(ordered)
     # np.sort puts NaN last and searchsorted orders NaN the same way: one bisection finds
