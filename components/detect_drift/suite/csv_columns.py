@@ -28,8 +28,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from components.detect_drift.suite.columns import float64_values
-
 # Bytes of CSV whose types stand for the whole file's, and the streaming block: small
 # blocks keep the reused buffers in the CPU caches.
 CSV_SAMPLE_BYTES = 1 << 20
@@ -115,30 +113,38 @@ def row_ranges(
 
 
 class _FloatsBuilder:
-    """A float64 column filled batch by batch (nulls as NaN), in one array that grows when
-    the estimate falls short."""
+    """A range's float64 columns filled batch by batch (nulls as NaN) into one column-major
+    block, each column contiguous in it, grown when the estimate falls short. A batch is
+    copied in by one call (pyarrow's ``to_tensor``) rather than one per column: the Python
+    work per batch, which holds the GIL the other reading thread also needs, stays small."""
 
-    def __init__(self, capacity: int):
-        self._values = np.empty(max(capacity, 1), dtype=np.float64)
+    def __init__(self, indices: list[int], capacity: int):
+        self._indices = indices
+        self._values = self._block(max(capacity, 1))
         self._size = 0
 
-    def append(self, array: pa.Array) -> None:
-        end = self._size + len(array)
-        if end > self._values.size:
-            grown = np.empty(max(end, 2 * self._values.size), dtype=np.float64)
+    def _block(self, rows: int) -> np.ndarray:
+        return np.empty((rows, len(self._indices)), dtype=np.float64, order="F")
+
+    def append(self, batch: pa.RecordBatch) -> None:
+        end = self._size + batch.num_rows
+        if end > self._values.shape[0]:
+            grown = self._block(max(end, 2 * self._values.shape[0]))
             grown[: self._size] = self._values[: self._size]
             self._values = grown
-        self._values[self._size : end] = float64_values(array)
+        numbers = batch.select(self._indices).to_tensor(null_to_nan=True, row_major=False)
+        self._values[self._size : end] = np.asarray(numbers)
         self._size = end
 
-    def finish(self) -> np.ndarray:
-        return self._values[: self._size]
+    def finish(self) -> list[np.ndarray]:
+        """Each column, a contiguous view of the block."""
+        return [self._values[: self._size, i] for i in range(len(self._indices))]
 
 
 @dataclass
 class _RangeColumns:
     numbers: dict[str, np.ndarray]
-    others: dict[str, list[pa.Array]]
+    others: list[pa.RecordBatch]  # the other columns, batch by batch
 
 
 def _batches(
@@ -163,18 +169,18 @@ def _batches(
 
 def _read_range(mapped: mmap.mmap, layout: CsvLayout, begin: int, end: int) -> _RangeColumns:
     capacity = int((end - begin) / layout.bytes_per_row * _CAPACITY_MARGIN) + 1024
-    numbers = {
-        name: _FloatsBuilder(capacity)
-        for name, kind in layout.types.items()
-        if pa.types.is_float64(kind)
-    }
-    others: dict[str, list[pa.Array]] = {name: [] for name in layout.names if name not in numbers}
+    kinds = list(layout.types.values())
+    numbers = [i for i, kind in enumerate(kinds) if pa.types.is_float64(kind)]
+    others = [i for i, kind in enumerate(kinds) if not pa.types.is_float64(kind)]
+    builder = _FloatsBuilder(numbers, capacity)
+    kept: list[pa.RecordBatch] = []
     for batch in _batches(mapped, layout, begin, end):
-        for name, builder in numbers.items():
-            builder.append(batch.column(name))
-        for name, chunks in others.items():
-            chunks.append(batch.column(name))
-    return _RangeColumns({name: b.finish() for name, b in numbers.items()}, others)
+        if numbers:
+            builder.append(batch)
+        if others:
+            kept.append(batch.select(others))
+    columns = builder.finish() if numbers else []
+    return _RangeColumns(dict(zip([layout.names[i] for i in numbers], columns, strict=True)), kept)
 
 
 class CsvColumns:
@@ -196,11 +202,9 @@ class CsvColumns:
             for name, kind in layout.types.items()
             if pa.types.is_float64(kind)
         }
-        self._others = {
-            name: pa.chunked_array([c for part in ranges for c in part.others[name]], type=kind)
-            for name, kind in layout.types.items()
-            if name not in self._numbers
-        }
+        others = pa.schema([(n, k) for n, k in layout.types.items() if n not in self._numbers])
+        kept = pa.Table.from_batches([b for part in ranges for b in part.others], others)
+        self._others = {name: kept.column(name) for name in others.names}
 
     def column(self, name: str) -> pa.ChunkedArray:
         if name in self._numbers:  # NaN only ever stood for a missing value
