@@ -4,7 +4,7 @@
 Generates (once, cached in ``--workdir``) a CSV batch of ``--rows`` rows (default 50M, about
 1 GB) of ``x, y`` drawn around the course's model 1.0 (y = 1.8267·x + 1.154, noise σ 0.5),
 then runs the streaming stages on it, each as the real CLI in a fresh process, and
-records each one's wall time and peak RSS (``wait4``'s ``ru_maxrss`` of that process):
+records each one's wall time and peak RSS (its own: see ``measured.py``):
 
 - ``validate`` of the file;
 - ``ingest`` into a local-folder store;
@@ -31,12 +31,13 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+
+from measured import run_measured
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # a script run from the checkout, not an installed module
@@ -76,22 +77,14 @@ def generate_batch(path: Path, rows: int, seed: int = SEED) -> Path:
 
 
 def run_stage(argv: list[str], env: dict[str, str]) -> dict:
-    """Run the CLI in a fresh process; its wall time and its own peak RSS (wait4)."""
-    command = [sys.executable, "-m", "cli", *argv]
-    started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - started
-    stdout, stderr = process.stdout.read(), process.stderr.read()  # type: ignore[union-attr]
-    process.stdout.close()  # type: ignore[union-attr]
-    process.stderr.close()  # type: ignore[union-attr]
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise SystemExit(f"{' '.join(argv)} failed:\n{stderr.decode()[-3000:]}")
+    """Run the CLI in a fresh process; its wall time and its own peak RSS (:mod:`measured`)."""
+    result = run_measured([sys.executable, "-m", "cli", *argv], env=env)
+    if result["returncode"] != 0:
+        raise SystemExit(f"{' '.join(argv)} failed:\n{result['stderr'][-3000:]}")
     return {
-        "seconds": seconds,
-        "peak_rss_mb": usage.ru_maxrss / 1024.0,
-        "output": stdout.decode().strip(),
+        "seconds": result["seconds"],
+        "peak_rss_mb": result["peak_rss_mb"],
+        "output": result["stdout"].strip(),
     }
 
 
@@ -304,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{os.getloadavg()[0]:.1f} at the end (the machine is shared).",
         f"The batch: {args.rows:,} rows of `x,y` around the course's model 1.0, {size_mb:.0f} MB of CSV. "
         "Each stage is the real CLI in a fresh process (imports included); peak RSS is the "
-        "process's own (`wait4`).",
+        "process's own (`wait4` in a small launcher, bench/measured.py).",
         "",
         "| stage | store | wall time (s) | peak RSS (MB) | ≤ 1.5 GB |",
         "|---|---|---:|---:|---|",

@@ -52,6 +52,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from measured import run_measured
+
 ROOT = Path(__file__).resolve().parents[1]
 NUMERIC, CATEGORICAL = 20, 5
 DRIFTED_NUMERIC = {
@@ -582,28 +584,12 @@ def write_e2e_data(workdir: Path, rows: int, formats: list[str]) -> dict[tuple[s
 
 
 def _process(command: list[str]) -> dict:
-    """Run ``command``: wall time from process start to exit, and its own peak RSS (wait4;
-    its output goes through files, so the wait cannot block on a full pipe)."""
-    import tempfile
-
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        started = time.perf_counter()
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=err)
-        _, status, usage = os.wait4(process.pid, 0)
-        seconds = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read().decode(), err.read().decode()
-    if process.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed:\n{stderr[-3000:]}")
-    return {
-        "seconds": seconds,
-        "cpu_seconds": usage.ru_utime + usage.ru_stime,
-        "stdout": stdout,
-        "peak_rss_mb": usage.ru_maxrss / 1024,
-    }
+    """Run ``command``: wall time from process start to exit, and its own peak RSS
+    (:mod:`measured`: not the benchmark's, which holds the data)."""
+    result = run_measured(command, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    if result["returncode"] != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{result['stderr'][-3000:]}")
+    return result
 
 
 def _ours(json_text: str) -> list[str]:

@@ -1,6 +1,6 @@
-"""A CSV file streamed into columns for the drift suite: numbers straight into float64
-arrays, other columns kept as pyarrow chunks, the file cut at newlines into ranges read
-side by side.
+"""A CSV file streamed into columns for the drift suite: numbers straight into a float64
+block (each column contiguous in it), other columns kept as pyarrow chunks, the file cut
+at newlines into ranges read side by side.
 
 Streamed, each record batch's buffers are reused for the next one, so only the columns
 themselves take fresh memory: holding the whole parsed table (``read_csv``) faults in
