@@ -169,10 +169,9 @@ def _batches(
 
 def _read_range(mapped: mmap.mmap, layout: CsvLayout, begin: int, end: int) -> _RangeColumns:
     capacity = int((end - begin) / layout.bytes_per_row * _CAPACITY_MARGIN) + 1024
-    kinds = list(layout.types.values())
-    numbers = [i for i, kind in enumerate(kinds) if pa.types.is_float64(kind)]
-    others = [i for i, kind in enumerate(kinds) if not pa.types.is_float64(kind)]
-    builder = _FloatsBuilder(numbers, capacity)
+    numbers = [name for name in layout.names if pa.types.is_float64(layout.types[name])]
+    others = [name for name in layout.names if name not in numbers]
+    builder = _FloatsBuilder([layout.names.index(name) for name in numbers], capacity)
     kept: list[pa.RecordBatch] = []
     for batch in _batches(mapped, layout, begin, end):
         if numbers:
@@ -180,7 +179,7 @@ def _read_range(mapped: mmap.mmap, layout: CsvLayout, begin: int, end: int) -> _
         if others:
             kept.append(batch.select(others))
     columns = builder.finish() if numbers else []
-    return _RangeColumns(dict(zip([layout.names[i] for i in numbers], columns, strict=True)), kept)
+    return _RangeColumns(dict(zip(numbers, columns, strict=True)), kept)
 
 
 class CsvColumns:

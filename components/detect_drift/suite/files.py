@@ -163,8 +163,7 @@ def _csv_source(path: Path, parts: int, single_use: bool) -> tuple[ColumnSource,
 def open_data_file(path: str | Path, parts: int = 1, single_use: bool = False) -> DataFile:
     """Open a CSV or Parquet file for the suite (CSV streamed once, in ``parts`` ranges
     read side by side; Parquet column by column) and classify its columns. ``single_use``:
-    each column is read once and sorted by the caller (a CSV file's numeric column is then
-    handed over, not copied, and sorted already when one thread read the file).
+    each column is read once (a CSV file's numeric column is then handed over, not copied).
 
     Raises:
         InputError: no such file, an unreadable or malformed file, a duplicate or
